@@ -1,0 +1,1 @@
+//! fake_google: work in progress.

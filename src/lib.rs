@@ -1,0 +1,35 @@
+//! # email-sidecar
+//!
+//! A daemon beside a venture fund's CRM that does all of its Gmail work
+//! (contract: `SPEC.md`). This crate is the whole daemon; `main.rs` is only
+//! the command line around it.
+//!
+//! ```text
+//!            CRM (Python)                       Google
+//!                │  /api/email/*                  ▲  token URI, Gmail API
+//!                ▼                                │  (configurable URLs)
+//!   http ──► store ◄── capture ──► google::{auth, gmail, quota, batch}
+//!     │        ▲                                  ▲
+//!     │        │                                  │ same wire shapes
+//!   config   clock                          fake_google (tests, demo)
+//! ```
+//!
+//! - [`config`]: TOML file + `CRM_GMAIL_*` env overrides, validated at start;
+//!   secret files checked for safe modes.
+//! - [`store`]: the only owner of SQL. SQLite (WAL) with refinery migrations.
+//! - [`crypto`]: AES-256-GCM for refresh tokens at rest.
+//! - [`google`]: service-account (DWD) and OAuth tokens, the Gmail client
+//!   with per-mailbox quota buckets, retries and the batch endpoint.
+//! - [`fake_google`]: a real HTTP server that behaves like Google's token
+//!   endpoint and the Gmail API subset we use, with quota and faults.
+//! - [`http`]: the `/api/email/*` surface (axum on hyper).
+//! - [`clock`], [`secret`]: injected time; values that never print.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod fake_google;
+pub mod google;
+pub mod http;
+pub mod secret;
+pub mod store;
