@@ -1,1 +1,4 @@
-//! fake_google: work in progress.
+//! fake_google: work in progress (server, token endpoint, Gmail API subset).
+
+pub mod mime;
+pub mod query;
