@@ -1,1 +1,4 @@
 //! fake_google: work in progress.
+
+pub mod mime;
+pub mod query;
