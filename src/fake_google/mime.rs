@@ -202,7 +202,7 @@ fn part_node(
     };
     let deep = depth >= MAX_DEPTH;
     match &p.body {
-        PartType::Multipart(children) if !deep => {
+        PartType::Multipart(children) if !deep && children.iter().any(|&c| c as usize > idx) => {
             let digest = node.mime_type == "multipart/digest";
             node.parts = children
                 .iter()
@@ -232,7 +232,13 @@ fn mime_type_of(ct: Option<&mail_parser::ContentType<'_>>, in_digest: bool) -> S
             let sub = ct.c_subtype.as_deref().unwrap_or_default().trim();
             let main = ct.c_type.trim();
             if sub.is_empty() {
-                main.to_ascii_lowercase()
+                // RFC 2045 §5.2: an invalid type is treated as text/plain;
+                // a bare non-text type is at least opaque octets.
+                if main.eq_ignore_ascii_case("text") {
+                    "text/plain".into()
+                } else {
+                    "application/octet-stream".into()
+                }
             } else {
                 format!("{main}/{sub}").to_ascii_lowercase()
             }

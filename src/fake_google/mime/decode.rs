@@ -2,9 +2,11 @@
 //! a mail store must be: invalid characters are skipped, a broken `=XX`
 //! escape is kept literally, and nothing here can fail or panic.
 
-use mail_parser::{Encoding, MessagePart};
+use mail_parser::{MessagePart, MimeHeaders};
 
 /// The transfer-decoded body octets of `part`, cut from `buf` by offsets.
+/// The encoding comes from the part's own header: mail-parser forgets it
+/// when the body does not decode cleanly, and Gmail still decodes leniently.
 pub(super) fn part_bytes(buf: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
     let (start, end) = (part.offset_body as usize, part.offset_end as usize);
     let raw = if start <= end {
@@ -12,10 +14,13 @@ pub(super) fn part_bytes(buf: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
     } else {
         &[]
     };
-    match part.encoding {
-        Encoding::Base64 => base64_lenient(raw),
-        Encoding::QuotedPrintable => quoted_printable(raw),
-        Encoding::None => raw.to_vec(),
+    let cte = part.content_transfer_encoding().unwrap_or_default().trim();
+    if cte.eq_ignore_ascii_case("base64") {
+        base64_lenient(raw)
+    } else if cte.eq_ignore_ascii_case("quoted-printable") {
+        quoted_printable(raw)
+    } else {
+        raw.to_vec()
     }
 }
 
