@@ -20,7 +20,12 @@ struct Part {
 }
 
 /// Handle one batch POST.
-pub(crate) fn handle(shared: &Shared, content_type: &str, auth: Option<String>, body: &[u8]) -> Reply {
+pub(crate) fn handle(
+    shared: &Shared,
+    content_type: &str,
+    auth: Option<String>,
+    body: &[u8],
+) -> Reply {
     {
         let mut st = shared.lock();
         st.count_call("batch");
@@ -94,7 +99,10 @@ fn split_head(s: &str) -> (Vec<&str>, &str) {
         Some((end, start)) => (&s[..end], &s[start..]),
         None => (s, ""),
     };
-    (head.lines().map(|l| l.trim_end_matches('\r')).collect(), rest)
+    (
+        head.lines().map(|l| l.trim_end_matches('\r')).collect(),
+        rest,
+    )
 }
 
 fn header<'a>(lines: &[&'a str], name: &str) -> Option<&'a str> {
@@ -169,7 +177,10 @@ fn render(answers: &[(String, Reply)]) -> Reply {
     out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     Reply::Http {
         status: 200,
-        headers: vec![("content-type", format!("multipart/mixed; boundary={boundary}"))],
+        headers: vec![(
+            "content-type",
+            format!("multipart/mixed; boundary={boundary}"),
+        )],
         body: out,
     }
 }
@@ -187,7 +198,12 @@ mod tests {
             --===123==\nContent-Type: application/http\nContent-ID: <abc + 2>\n\n\
             POST https://gmail.googleapis.com/gmail/v1/users/me/drafts HTTP/1.1\n\
             Authorization: Bearer inner\ncontent-length: 7\n\n{\"a\":1}\n--===123==--\n";
-        let parts = parse("multipart/mixed; boundary=\"===123==\"", body.as_bytes(), Some("Bearer outer")).unwrap();
+        let parts = parse(
+            "multipart/mixed; boundary=\"===123==\"",
+            body.as_bytes(),
+            Some("Bearer outer"),
+        )
+        .unwrap();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].content_id.as_deref(), Some("abc + 1"));
         assert_eq!(parts[0].request.path, "/gmail/v1/users/me/messages/18c");

@@ -24,7 +24,9 @@ pub(crate) fn create_draft(shared: &Shared, st: &mut State, user: &str, req: &Ap
     };
     let stub = store(shared, st, user, raw, labels::DRAFT, thread);
     let draft_id = st.ids.draft_id();
-    st.mailbox(user).drafts.push((draft_id.clone(), stub.id.clone()));
+    st.mailbox(user)
+        .drafts
+        .push((draft_id.clone(), stub.id.clone()));
     Reply::json(
         200,
         &Draft {

@@ -20,19 +20,31 @@ pub(crate) struct ApiRequest {
 }
 
 impl ApiRequest {
-    pub(crate) fn new(method: Method, path_and_query: &str, auth: Option<String>, body: Vec<u8>) -> Self {
-        let (path, q) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    pub(crate) fn new(
+        method: Method,
+        path_and_query: &str,
+        auth: Option<String>,
+        body: Vec<u8>,
+    ) -> Self {
+        let (path, q) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
         ApiRequest {
             method,
             path: path.to_string(),
-            query: url::form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
+            query: url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect(),
             auth,
             body,
         }
     }
 
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn params(&self, name: &str) -> Vec<&str> {
@@ -60,7 +72,12 @@ pub(crate) enum Route {
 
 const READ: &[&str] = &["gmail.readonly", "gmail.modify", "mail.google.com/"];
 const COMPOSE: &[&str] = &["gmail.compose", "gmail.modify", "mail.google.com/"];
-const SEND: &[&str] = &["gmail.send", "gmail.compose", "gmail.modify", "mail.google.com/"];
+const SEND: &[&str] = &[
+    "gmail.send",
+    "gmail.compose",
+    "gmail.modify",
+    "mail.google.com/",
+];
 const PROFILE: &[&str] = &[
     "gmail.readonly",
     "gmail.compose",
@@ -68,7 +85,12 @@ const PROFILE: &[&str] = &[
     "gmail.metadata",
     "mail.google.com/",
 ];
-const WATCH: &[&str] = &["gmail.readonly", "gmail.modify", "gmail.metadata", "mail.google.com/"];
+const WATCH: &[&str] = &[
+    "gmail.readonly",
+    "gmail.modify",
+    "gmail.metadata",
+    "mail.google.com/",
+];
 
 impl Route {
     /// `(userId, route)` for a Gmail path, `None` if it is not one of ours.
@@ -83,7 +105,9 @@ impl Route {
             ["messages"] if get => Route::ListMessages,
             ["messages", "send"] if post => Route::Send,
             ["messages", id] if get => Route::GetMessage(id.into()),
-            ["messages", id, "attachments", aid] if get => Route::GetAttachment(id.into(), aid.into()),
+            ["messages", id, "attachments", aid] if get => {
+                Route::GetAttachment(id.into(), aid.into())
+            }
             ["drafts"] if post => Route::CreateDraft,
             ["history"] if get => Route::ListHistory,
             ["watch"] if post => Route::Watch,
@@ -138,7 +162,9 @@ fn percent_decode(seg: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -174,7 +200,10 @@ pub(crate) fn call(shared: &Shared, req: &ApiRequest, in_batch: bool) -> Reply {
         };
     }
     let cost = route.cost();
-    if !st.quota.try_charge(&user, cost, tokio::time::Instant::now()) {
+    if !st
+        .quota
+        .try_charge(&user, cost, tokio::time::Instant::now())
+    {
         st.counters.quota_429s += 1;
         return errors::quota_exhausted();
     }
@@ -193,7 +222,10 @@ fn authorize(
     let token = req
         .auth
         .as_deref()
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let grant: &AccessGrant = token
         .and_then(|t| st.grants.access(t, shared.now_ms()))
@@ -239,7 +271,10 @@ mod tests {
     #[test]
     fn gmail_paths_route_to_their_methods_with_the_user_decoded() {
         let (u, r) = Route::parse(&Method::GET, "/gmail/v1/users/a%40b.test/messages/18c").unwrap();
-        assert_eq!((u.as_str(), r), ("a@b.test", Route::GetMessage("18c".into())));
+        assert_eq!(
+            (u.as_str(), r),
+            ("a@b.test", Route::GetMessage("18c".into()))
+        );
         let (_, r) = Route::parse(&Method::POST, "/gmail/v1/users/me/messages/send").unwrap();
         assert_eq!(r.method_name(), "users.messages.send");
         assert!(Route::parse(&Method::GET, "/gmail/v1/users/me/messages/send/x").is_none());

@@ -29,8 +29,12 @@ impl Change {
     }
 }
 
-pub(crate) const HISTORY_TYPES: [&str; 4] =
-    ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"];
+pub(crate) const HISTORY_TYPES: [&str; 4] = [
+    "messageAdded",
+    "messageDeleted",
+    "labelAdded",
+    "labelRemoved",
+];
 
 #[derive(Debug, Clone)]
 struct Record {
@@ -176,18 +180,29 @@ mod tests {
     }
 
     fn q(start: u64, max: usize) -> HistoryQuery<'static> {
-        HistoryQuery { start, after: None, types: &[], label: None, max }
+        HistoryQuery {
+            start,
+            after: None,
+            types: &[],
+            label: None,
+            max,
+        }
     }
 
     #[test]
     fn ids_increase_and_pages_follow_the_cursor() {
         let mut log = HistoryLog::new();
         let start = log.current();
-        let ids: Vec<u64> = (0..5).map(|i| log.push(Change::Added, stub(&i.to_string(), &[]))).collect();
+        let ids: Vec<u64> = (0..5)
+            .map(|i| log.push(Change::Added, stub(&i.to_string(), &[])))
+            .collect();
         assert!(ids.windows(2).all(|w| w[1] > w[0]));
         let (page, next) = log.list(&q(start, 2)).unwrap();
         assert_eq!(page.iter().map(|h| h.id.0).collect::<Vec<_>>(), ids[..2]);
-        let after = HistoryQuery { after: next, ..q(start, 10) };
+        let after = HistoryQuery {
+            after: next,
+            ..q(start, 10)
+        };
         let (rest, none) = log.list(&after).unwrap();
         assert_eq!(rest.iter().map(|h| h.id.0).collect::<Vec<_>>(), ids[2..]);
         assert_eq!(none, None);

@@ -13,8 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 pub(crate) const PROJECT_ID: &str = "email-sidecar-fake";
-pub(crate) const CLIENT_EMAIL: &str =
-    "email-sidecar@email-sidecar-fake.iam.gserviceaccount.com";
+pub(crate) const CLIENT_EMAIL: &str = "email-sidecar@email-sidecar-fake.iam.gserviceaccount.com";
 pub(crate) const CLIENT_ID: &str = "104938271650938271650";
 
 /// The service account's key: PKCS#8 PEM and the id Google would give it.
@@ -78,7 +77,8 @@ impl SaKey {
     /// but if present it must name this key.
     pub(crate) fn verify(&self, jwt: &str) -> Result<(Value, Value), JwtError> {
         let mut segs = jwt.trim().split('.');
-        let (Some(h), Some(c), Some(s), None) = (segs.next(), segs.next(), segs.next(), segs.next())
+        let (Some(h), Some(c), Some(s), None) =
+            (segs.next(), segs.next(), segs.next(), segs.next())
         else {
             return Err(JwtError::Malformed);
         };
@@ -153,7 +153,12 @@ mod tests {
     #[test]
     fn a_jwt_naming_another_key_id_is_refused() {
         let key = sa_key().unwrap();
-        let jwt = sign(key, r#"{"alg":"RS256","kid":"other"}"#, r#"{"iss":"a"}"#, false);
+        let jwt = sign(
+            key,
+            r#"{"alg":"RS256","kid":"other"}"#,
+            r#"{"iss":"a"}"#,
+            false,
+        );
         assert_eq!(key.verify(&jwt).unwrap_err(), JwtError::BadSignature);
         let no_kid = sign(key, r#"{"alg":"RS256"}"#, r#"{"iss":"a"}"#, false);
         assert!(key.verify(&no_kid).is_ok());

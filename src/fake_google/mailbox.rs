@@ -118,7 +118,10 @@ impl Mailbox {
         };
         msg.history_id = self.history.push(Change::Added, msg.stub());
         if let Some(rfc) = view.message_id {
-            self.by_rfc_id.entry(rfc.to_ascii_lowercase()).or_default().push(id.clone());
+            self.by_rfc_id
+                .entry(rfc.to_ascii_lowercase())
+                .or_default()
+                .push(id.clone());
         }
         self.threads.entry(thread_id).or_default().push(id.clone());
         self.order.insert((internal_date, id.clone()));
@@ -225,7 +228,11 @@ impl Mailbox {
             }
         }
         let next = if more { last.cloned() } else { None };
-        ListPage { refs, next, estimate }
+        ListPage {
+            refs,
+            next,
+            estimate,
+        }
     }
 }
 
@@ -239,7 +246,9 @@ pub(crate) struct ListFilter {
 impl ListFilter {
     fn matches(&self, m: &StoredMessage) -> bool {
         let labels = m.labels();
-        let hidden = labels.iter().any(|l| l == labels::SPAM || l == labels::TRASH);
+        let hidden = labels
+            .iter()
+            .any(|l| l == labels::SPAM || l == labels::TRASH);
         if hidden && !self.include_spam_trash && !self.asks_for_spam_or_trash() {
             return false;
         }

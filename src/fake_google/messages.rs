@@ -38,7 +38,11 @@ pub(crate) fn list(st: &mut State, user: &str, req: &ApiRequest) -> Reply {
         Ok(n) => n,
         Err(r) => return r,
     };
-    let query = match req.param("q").filter(|q| !q.trim().is_empty()).map(query::parse) {
+    let query = match req
+        .param("q")
+        .filter(|q| !q.trim().is_empty())
+        .map(query::parse)
+    {
         None => None,
         Some(Ok(q)) => Some(q),
         Some(Err(_)) => return errors::bad_request("Invalid query"),
@@ -50,7 +54,11 @@ pub(crate) fn list(st: &mut State, user: &str, req: &ApiRequest) -> Reply {
     };
     let filter = ListFilter {
         query,
-        label_ids: req.params("labelIds").into_iter().map(String::from).collect(),
+        label_ids: req
+            .params("labelIds")
+            .into_iter()
+            .map(String::from)
+            .collect(),
         include_spam_trash: req.param("includeSpamTrash") == Some("true"),
     };
     let page = st.mailbox(user).list(&filter, cursor.as_ref(), max);
@@ -58,7 +66,9 @@ pub(crate) fn list(st: &mut State, user: &str, req: &ApiRequest) -> Reply {
         200,
         &ListMessagesResponse {
             messages: page.refs,
-            next_page_token: page.next.map(|(d, id)| encode_base64url(format!("m:{d}:{id}").as_bytes())),
+            next_page_token: page
+                .next
+                .map(|(d, id)| encode_base64url(format!("m:{d}:{id}").as_bytes())),
             result_size_estimate: page.estimate,
         },
     )
@@ -80,12 +90,19 @@ pub(crate) enum Format {
 }
 
 pub(crate) fn format_of(req: &ApiRequest) -> Result<Format, Reply> {
-    match req.param("format").unwrap_or("full").to_ascii_lowercase().as_str() {
+    match req
+        .param("format")
+        .unwrap_or("full")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "minimal" => Ok(Format::Minimal),
         "metadata" => Ok(Format::Metadata),
         "full" => Ok(Format::Full),
         "raw" => Ok(Format::Raw),
-        other => Err(errors::invalid_argument(&format!("Invalid value for format: {other}"))),
+        other => Err(errors::invalid_argument(&format!(
+            "Invalid value for format: {other}"
+        ))),
     }
 }
 

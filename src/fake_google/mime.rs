@@ -27,8 +27,13 @@ pub fn gmail_view(raw: &[u8]) -> GmailView {
     let text = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
     let subject = msg.subject().unwrap_or_default().to_string();
     let addrs = |a: Option<&mail_parser::Address>| -> Vec<String> {
-        a.map(|a| a.iter().filter_map(|x| x.address()).map(str::to_lowercase).collect())
-            .unwrap_or_default()
+        a.map(|a| {
+            a.iter()
+                .filter_map(|x| x.address())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
     };
     let message_id = msg.message_id().map(str::to_string);
     let mut references: Vec<String> = Vec::new();
@@ -120,7 +125,11 @@ fn build_part(msg: &Parsed, raw: &[u8], idx: u32, part_id: String) -> MessagePar
     };
     if let PartType::Multipart(children) = &part.body {
         for (n, child) in children.iter().enumerate() {
-            let id = if part_id.is_empty() { n.to_string() } else { format!("{part_id}.{n}") };
+            let id = if part_id.is_empty() {
+                n.to_string()
+            } else {
+                format!("{part_id}.{n}")
+            };
             out.parts.push(build_part(msg, raw, *child, id));
         }
     } else {

@@ -19,8 +19,8 @@ mod grants;
 mod history;
 mod keys;
 mod mailbox;
-pub mod mime;
 mod messages;
+pub mod mime;
 pub mod query;
 mod quota;
 mod reply;
@@ -120,10 +120,16 @@ impl FakeGoogle {
         let url = format!("http://{}", listener.local_addr()?);
         let clock = opts.clock.unwrap_or_else(crate::clock::system);
         let lifetime = opts.token_lifetime_secs.unwrap_or(3599);
-        let shared = Arc::new(Shared::new(clock, lifetime, url, key, opts.quota_units_per_sec));
+        let shared = Arc::new(Shared::new(
+            clock,
+            lifetime,
+            url,
+            key,
+            opts.quota_units_per_sec,
+        ));
         let stop = CancellationToken::new();
-        let app = server::router(shared.clone())
-            .into_make_service_with_connect_info::<server::Conn>();
+        let app =
+            server::router(shared.clone()).into_make_service_with_connect_info::<server::Conn>();
         let signal = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
             let _ = axum::serve(server::KillListener(listener), app)
@@ -185,7 +191,13 @@ impl FakeGoogle {
     }
 
     /// A one-time authorization code, as the consent screen would return.
-    pub fn authorize_code(&self, client_id: &str, user: &str, scopes: &[&str], redirect_uri: &str) -> String {
+    pub fn authorize_code(
+        &self,
+        client_id: &str,
+        user: &str,
+        scopes: &[&str],
+        redirect_uri: &str,
+    ) -> String {
         let code = random_token("4/0Afake-", 40);
         let mut st = self.shared.lock();
         st.mailbox(user);
@@ -212,8 +224,13 @@ impl FakeGoogle {
         let mut st = self.shared.lock();
         let id = st.ids.message_id();
         let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
-        st.mailbox(user)
-            .insert(id.clone(), raw.to_vec(), &labels, (None, now), Threading::Auto);
+        st.mailbox(user).insert(
+            id.clone(),
+            raw.to_vec(),
+            &labels,
+            (None, now),
+            Threading::Auto,
+        );
         id
     }
 
@@ -224,7 +241,10 @@ impl FakeGoogle {
 
     /// history: labelsAdded / labelsRemoved for what actually changed.
     pub fn modify_labels(&self, user: &str, id: &str, add: &[&str], remove: &[&str]) {
-        self.shared.lock().mailbox(user).modify_labels(id, add, remove);
+        self.shared
+            .lock()
+            .mailbox(user)
+            .modify_labels(id, add, remove);
     }
 
     /// Every startHistoryId ≤ the current one answers 404 from now on.
@@ -290,7 +310,10 @@ impl FakeGoogle {
         let task = self.server.task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let abort = task.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

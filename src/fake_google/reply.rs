@@ -132,7 +132,10 @@ pub(crate) mod errors {
             "Request had invalid authentication credentials. Expected OAuth 2 access token, \
              login cookie or other valid authentication credential.",
         )
-        .with_header("www-authenticate", "Bearer realm=\"https://accounts.google.com/\"".into())
+        .with_header(
+            "www-authenticate",
+            "Bearer realm=\"https://accounts.google.com/\"".into(),
+        )
     }
 
     pub(crate) fn insufficient_scope() -> Reply {
@@ -145,7 +148,12 @@ pub(crate) mod errors {
     }
 
     pub(crate) fn delegation_denied(user: &str) -> Reply {
-        Reply::gmail_error(403, "global", "forbidden", &format!("Delegation denied for {user}"))
+        Reply::gmail_error(
+            403,
+            "global",
+            "forbidden",
+            &format!("Delegation denied for {user}"),
+        )
     }
 
     pub(crate) fn quota_exhausted() -> Reply {
@@ -159,7 +167,12 @@ pub(crate) mod errors {
     }
 
     pub(crate) fn rate_limited_429() -> Reply {
-        Reply::gmail_error(429, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
+        Reply::gmail_error(
+            429,
+            "usageLimits",
+            "rateLimitExceeded",
+            "Rate Limit Exceeded",
+        )
     }
 
     pub(crate) fn rate_limited_403() -> Reply {
@@ -176,6 +189,11 @@ pub(crate) mod errors {
     }
 
     pub(crate) fn unavailable() -> Reply {
-        Reply::gmail_error(503, "global", "backendError", "The service is currently unavailable.")
+        Reply::gmail_error(
+            503,
+            "global",
+            "backendError",
+            "The service is currently unavailable.",
+        )
     }
 }

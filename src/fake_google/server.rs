@@ -52,9 +52,17 @@ async fn batch_entry(
     body: Bytes,
 ) -> Response {
     add_latency(&shared).await;
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
     let content_type = text("content-type").unwrap_or_default();
-    finish(batch::handle(&shared, &content_type, text("authorization"), &body), &conn)
+    finish(
+        batch::handle(&shared, &content_type, text("authorization"), &body),
+        &conn,
+    )
 }
 
 async fn gmail_entry(
@@ -163,12 +171,19 @@ impl KillableStream {
         }
         // Close with RST rather than FIN, like a dropped connection.
         let _ = self.tcp.set_zero_linger();
-        Some(io::Error::new(io::ErrorKind::ConnectionReset, "fault: reset"))
+        Some(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "fault: reset",
+        ))
     }
 }
 
 impl AsyncRead for KillableStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let me = self.get_mut();
         match me.killed() {
             Some(e) => Poll::Ready(Err(e)),
@@ -178,7 +193,11 @@ impl AsyncRead for KillableStream {
 }
 
 impl AsyncWrite for KillableStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let me = self.get_mut();
         match me.killed() {
             Some(e) => Poll::Ready(Err(e)),

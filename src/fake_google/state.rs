@@ -101,7 +101,10 @@ impl IdGen {
     }
 
     pub(crate) fn draft_id(&mut self) -> String {
-        format!("r{}", rand::thread_rng().gen_range(1u64 << 60..i64::MAX as u64))
+        format!(
+            "r{}",
+            rand::thread_rng().gen_range(1u64 << 60..i64::MAX as u64)
+        )
     }
 }
 

@@ -36,7 +36,11 @@ pub(crate) fn history(st: &mut State, user: &str, req: &ApiRequest) -> Reply {
         Ok(n) => n,
         Err(r) => return r,
     };
-    let types: Vec<String> = req.params("historyTypes").into_iter().map(String::from).collect();
+    let types: Vec<String> = req
+        .params("historyTypes")
+        .into_iter()
+        .map(String::from)
+        .collect();
     if let Some(bad) = types.iter().find(|t| !HISTORY_TYPES.contains(&t.as_str())) {
         return errors::invalid_argument(&format!("Invalid value for historyTypes: {bad}"));
     }
@@ -77,7 +81,8 @@ pub(crate) fn watch(shared: &Shared, st: &mut State, user: &str, req: &ApiReques
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
     let topic = body.get("topicName").and_then(|t| t.as_str()).unwrap_or("");
     let parts: Vec<&str> = topic.split('/').collect();
-    let well_formed = matches!(parts.as_slice(), ["projects", p, "topics", t] if !p.is_empty() && !t.is_empty());
+    let well_formed =
+        matches!(parts.as_slice(), ["projects", p, "topics", t] if !p.is_empty() && !t.is_empty());
     if !well_formed {
         return errors::invalid_argument(&format!(
             "Invalid topicName does not match projects/*/topics/*: {topic:?}"

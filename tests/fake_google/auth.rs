@@ -29,7 +29,10 @@ async fn a_jwt_whose_claims_were_altered_after_signing_is_an_invalid_signature()
     let mut parts: Vec<&str> = jwt.split('.').collect();
     parts[1] = forged.split('.').nth(1).unwrap();
     let (status, body) = exchange(&fake, &parts.join(".")).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(body["error_description"], "Invalid JWT Signature.");
 }
 
@@ -41,7 +44,10 @@ async fn the_audience_may_be_the_fake_or_google_but_nothing_else() {
     assert_eq!(exchange(&fake, &sign(&fake, &c)).await.0, 200);
     c["aud"] = json!("https://evil.test/token");
     let (status, body) = exchange(&fake, &sign(&fake, &c)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -51,8 +57,14 @@ async fn a_jwt_living_longer_than_an_hour_or_already_expired_is_refused() {
     let mut c = claims(&fake, ALICE, READONLY);
     c["exp"] = json!(now + 7200);
     let (status, body) = exchange(&fake, &sign(&fake, &c)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    assert!(body["error_description"].as_str().unwrap().contains("iat and exp"));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("iat and exp"));
     c["iat"] = json!(now - 7200);
     c["exp"] = json!(now - 3600);
     assert_eq!(exchange(&fake, &sign(&fake, &c)).await.0, 400);
@@ -61,8 +73,15 @@ async fn a_jwt_living_longer_than_an_hour_or_already_expired_is_refused() {
 #[tokio::test]
 async fn an_unknown_user_is_an_invalid_grant_naming_the_user_id() {
     let fake = start().await;
-    let (status, body) = exchange(&fake, &sign(&fake, &claims(&fake, "nobody@fund.test", READONLY))).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = exchange(
+        &fake,
+        &sign(&fake, &claims(&fake, "nobody@fund.test", READONLY)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(body["error_description"], "Invalid email or User ID");
 }
 
@@ -71,9 +90,15 @@ async fn a_scope_not_granted_is_unauthorized_client_and_an_empty_scope_is_invali
     let fake = start().await;
     fake.set_user_scopes(ALICE, &[READONLY]);
     let (status, body) = exchange(&fake, &sign(&fake, &claims(&fake, ALICE, COMPOSE))).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized_client"))
+    );
     let (status, body) = exchange(&fake, &sign(&fake, &claims(&fake, ALICE, ""))).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
     token(&fake, ALICE, READONLY).await;
 }
 
@@ -82,7 +107,10 @@ async fn a_revoked_user_is_unauthorized_client_while_others_still_get_tokens() {
     let fake = start().await;
     fake.revoke_user(ALICE);
     let (status, body) = exchange(&fake, &sign(&fake, &claims(&fake, ALICE, READONLY))).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized_client"))
+    );
     token(&fake, BOB, READONLY).await;
     assert_eq!(fake.counters().token_exchanges, 2);
 }
@@ -91,7 +119,10 @@ async fn a_revoked_user_is_unauthorized_client_while_others_still_get_tokens() {
 async fn a_jwt_with_padded_base64_segments_is_accepted() {
     let fake = start().await;
     let jwt = sign_padded(&fake, &claims(&fake, ALICE, READONLY));
-    assert!(jwt.contains('='), "the test JWT must really be padded: {jwt}");
+    assert!(
+        jwt.contains('='),
+        "the test JWT must really be padded: {jwt}"
+    );
     let (status, body) = exchange(&fake, &jwt).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -101,7 +132,11 @@ async fn a_token_expires_on_the_injected_clock_and_then_gets_401_auth_error() {
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
     let manual = ManualClock::new(t0);
     let clock: SharedClock = manual.clone();
-    let fake = start_with(FakeOptions { clock: Some(clock.clone()), ..Default::default() }).await;
+    let fake = start_with(FakeOptions {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    })
+    .await;
     let now = now_secs(Some(&clock));
     let c = json!({"iss": fake.client_email(), "sub": ALICE, "scope": READONLY,
                    "aud": fake.token_uri(), "iat": now, "exp": now + 3600});
@@ -118,7 +153,11 @@ async fn a_token_expires_on_the_injected_clock_and_then_gets_401_auth_error() {
 #[tokio::test]
 async fn a_compose_token_cannot_read_and_a_token_for_one_user_cannot_open_another() {
     let fake = start().await;
-    let id = fake.deliver(ALICE, &mail("m1@x", "Hi", "Mon, 2 Mar 2026 09:00:00 +0000", "", "x"), &["INBOX"]);
+    let id = fake.deliver(
+        ALICE,
+        &mail("m1@x", "Hi", "Mon, 2 Mar 2026 09:00:00 +0000", "", "x"),
+        &["INBOX"],
+    );
     let compose = token(&fake, ALICE, COMPOSE).await;
     let (status, body) = get(&fake, &compose, &format!("me/messages/{id}"), &[]).await;
     assert_eq!((status, reason(&body)), (403, "insufficientPermissions"));
@@ -139,26 +178,57 @@ async fn an_authorization_code_is_single_use_and_its_refresh_token_works_until_r
     let grant = |code: String, redirect: &'static str| {
         let fake = fake.clone();
         async move {
-            form_post(&fake, &[("grant_type", "authorization_code"), ("code", &code),
-                ("client_id", "cid"), ("client_secret", "secret"), ("redirect_uri", redirect)]).await
+            form_post(
+                &fake,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("client_id", "cid"),
+                    ("client_secret", "secret"),
+                    ("redirect_uri", redirect),
+                ],
+            )
+            .await
         }
     };
     let other = fake.authorize_code("cid", ALICE, &[READONLY], "http://localhost/cb");
     let (status, body) = grant(other, "http://elsewhere/cb").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("redirect_uri_mismatch")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("redirect_uri_mismatch"))
+    );
     let (status, body) = grant(code.clone(), "http://localhost/cb").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], READONLY);
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
     let (status, body) = grant(code, "http://localhost/cb").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()),
-                ("client_id", "cid"), ("client_secret", "secret")];
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("client_id", "cid"),
+        ("client_secret", "secret"),
+    ];
     let (status, body) = form_post(&fake, &form).await;
     assert_eq!(status, 200, "{body}");
-    let (status, profile) = get(&fake, body["access_token"].as_str().unwrap(), "me/profile", &[]).await;
-    assert_eq!((status, profile["emailAddress"].as_str()), (200, Some(ALICE)));
+    let (status, profile) = get(
+        &fake,
+        body["access_token"].as_str().unwrap(),
+        "me/profile",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, profile["emailAddress"].as_str()),
+        (200, Some(ALICE))
+    );
     fake.revoke_refresh_tokens(ALICE);
     let (status, body) = form_post(&fake, &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }

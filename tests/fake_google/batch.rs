@@ -5,18 +5,30 @@ use serde_json::Value;
 
 /// Split a multipart/mixed batch answer into (Content-ID, status, JSON body).
 fn decode(content_type: &str, body: &str) -> Vec<(String, u16, Value)> {
-    let boundary = content_type.split("boundary=").nth(1).unwrap().trim_matches('"');
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .unwrap()
+        .trim_matches('"');
     let mut out = Vec::new();
     for part in body.split(&format!("--{boundary}")).skip(1) {
         if part.starts_with("--") {
             break;
         }
         let (head, http) = part.split_once("\r\n\r\n").unwrap();
-        let cid = head.lines().find_map(|l| l.strip_prefix("Content-ID: ")).unwrap().to_string();
+        let cid = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-ID: "))
+            .unwrap()
+            .to_string();
         let (status_line, rest) = http.split_once("\r\n").unwrap();
         let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
         let json = rest.split_once("\r\n\r\n").unwrap().1.trim();
-        out.push((cid, status, serde_json::from_str(json).unwrap_or(Value::Null)));
+        out.push((
+            cid,
+            status,
+            serde_json::from_str(json).unwrap_or(Value::Null),
+        ));
     }
     out
 }
@@ -33,7 +45,11 @@ fn batch_body(paths: &[String]) -> String {
     body
 }
 
-async fn send_batch(fake: &email_sidecar::fake_google::FakeGoogle, tok: &str, body: String) -> (u16, String, String) {
+async fn send_batch(
+    fake: &email_sidecar::fake_google::FakeGoogle,
+    tok: &str,
+    body: String,
+) -> (u16, String, String) {
     let resp = reqwest::Client::new()
         .post(format!("{}/batch/gmail/v1", fake.url()))
         .bearer_auth(tok)
@@ -52,7 +68,13 @@ async fn a_batch_of_fifty_with_one_unknown_id_answers_49_messages_and_one_404_in
     let fake = start().await;
     let date = "Mon, 2 Mar 2026 09:00:00 +0000";
     let mut paths: Vec<String> = (0..49)
-        .map(|i| fake.deliver(ALICE, &mail(&format!("{i}@x"), "S", date, "", "b"), &["INBOX"]))
+        .map(|i| {
+            fake.deliver(
+                ALICE,
+                &mail(&format!("{i}@x"), "S", date, "", "b"),
+                &["INBOX"],
+            )
+        })
         .collect();
     paths.insert(17, "0000000000000bad".into());
     let tok = token(&fake, ALICE, READONLY).await;
@@ -92,7 +114,11 @@ async fn inner_calls_are_charged_quota_one_by_one_and_can_fail_alone_on_it() {
         ..Default::default()
     })
     .await;
-    let id = fake.deliver(ALICE, &mail("q@x", "S", "Mon, 2 Mar 2026 09:00:00 +0000", "", "b"), &["INBOX"]);
+    let id = fake.deliver(
+        ALICE,
+        &mail("q@x", "S", "Mon, 2 Mar 2026 09:00:00 +0000", "", "b"),
+        &["INBOX"],
+    );
     let tok = token(&fake, ALICE, READONLY).await;
     let (_, ct, body) = send_batch(&fake, &tok, batch_body(&vec![id; 6])).await;
     let codes: Vec<u16> = decode(&ct, &body).iter().map(|p| p.1).collect();

@@ -6,7 +6,11 @@ use email_sidecar::fake_google::{FakeOptions, FaultKind, Faults};
 
 #[tokio::test]
 async fn exceeding_the_quota_answers_429_with_retry_after_and_counts_it() {
-    let fake = start_with(FakeOptions { quota_units_per_sec: Some(10), ..Default::default() }).await;
+    let fake = start_with(FakeOptions {
+        quota_units_per_sec: Some(10),
+        ..Default::default()
+    })
+    .await;
     let tok = token(&fake, ALICE, READONLY).await;
     let http = reqwest::Client::new();
     let url = format!("{}/gmail/v1/users/me/messages", fake.api_base());
@@ -16,7 +20,10 @@ async fn exceeding_the_quota_answers_429_with_retry_after_and_counts_it() {
         let resp = http.get(&url).bearer_auth(&tok).send().await.unwrap();
         statuses.push(resp.status().as_u16());
         if resp.status() == 429 {
-            retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            retry_after = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
             let body: serde_json::Value = resp.json().await.unwrap();
             assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
             assert_eq!(body["error"]["errors"][0]["domain"], "usageLimits");
@@ -26,7 +33,10 @@ async fn exceeding_the_quota_answers_429_with_retry_after_and_counts_it() {
     assert_eq!(statuses, vec![200, 200, 429]);
     assert_eq!(retry_after.as_deref(), Some("1"));
     let c = fake.counters();
-    assert_eq!((c.quota_429s, c.units_charged, c.injected_faults), (1, 10, 0));
+    assert_eq!(
+        (c.quota_429s, c.units_charged, c.injected_faults),
+        (1, 10, 0)
+    );
     assert_eq!(c.calls["users.messages.list"], 3);
     assert_eq!(c.peak_units_per_sec, 10);
     // A second later the bucket is full again.
@@ -54,7 +64,10 @@ async fn targeted_faults_hit_the_next_calls_of_that_method_and_are_counted() {
     assert_eq!(get(&fake, &tok, "me/profile", &[]).await.0, 404);
     assert_eq!(get(&fake, &tok, "me/profile", &[]).await.0, 200);
     let c = fake.counters();
-    assert_eq!((c.injected_faults, c.quota_429s, c.units_charged), (3, 0, 1));
+    assert_eq!(
+        (c.injected_faults, c.quota_429s, c.units_charged),
+        (3, 0, 1)
+    );
 }
 
 #[tokio::test]
@@ -69,9 +82,16 @@ async fn a_reset_fault_drops_the_connection_without_any_http_answer() {
     let again = http.get(&url).bearer_auth(&tok).send().await.unwrap();
     assert_eq!(again.status(), 200);
     fake.fail_next("token", 1, FaultKind::Reset);
-    let (p, n) = (claims(&fake, ALICE, READONLY), "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    let (p, n) = (
+        claims(&fake, ALICE, READONLY),
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    );
     let jwt = sign(&fake, &p);
-    let res = http.post(fake.token_uri()).form(&[("grant_type", n), ("assertion", &jwt)]).send().await;
+    let res = http
+        .post(fake.token_uri())
+        .form(&[("grant_type", n), ("assertion", &jwt)])
+        .send()
+        .await;
     assert!(res.is_err(), "the token endpoint resets too");
     assert_eq!(fake.counters().injected_faults, 2);
 }

@@ -63,7 +63,9 @@ pub fn sign_padded(fake: &FakeGoogle, claims: &Value) -> String {
         pad(claims.to_string().as_bytes())
     );
     let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::RS256).unwrap();
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .unwrap();
     format!("{input}.{}", pad(&sig))
 }
 
@@ -144,6 +146,10 @@ pub fn reason(body: &Value) -> &str {
 pub fn ids(list: &Value) -> Vec<String> {
     list["messages"]
         .as_array()
-        .map(|a| a.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|m| m["id"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
