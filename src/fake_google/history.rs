@@ -63,9 +63,11 @@ pub(crate) struct HistoryQuery<'a> {
 impl HistoryLog {
     pub(crate) fn new() -> HistoryLog {
         let start = 100_000 + rand::thread_rng().gen_range(0..900_000);
+        // Nothing has been forgotten yet: every start id is answerable
+        // until the log is expired or overflows.
         HistoryLog {
             current: start,
-            floor: start,
+            floor: 0,
             records: VecDeque::new(),
         }
     }

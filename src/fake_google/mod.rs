@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How to start a fake.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct FakeOptions {
     /// Token iat/exp checks and the default internalDate; default SystemClock.
     pub clock: Option<SharedClock>,
@@ -96,6 +96,14 @@ pub struct Counters {
 pub struct FakeGoogle {
     shared: Arc<Shared>,
     server: Arc<ServerGuard>,
+}
+
+impl std::fmt::Debug for FakeGoogle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeGoogle")
+            .field("url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 struct ServerGuard {

@@ -232,3 +232,21 @@ async fn an_authorization_code_is_single_use_and_its_refresh_token_works_until_r
         (400, Some("invalid_grant"))
     );
 }
+
+#[tokio::test]
+async fn a_service_account_token_without_a_subject_has_no_mailbox_to_read() {
+    let fake = start().await;
+    let mut c = claims(&fake, ALICE, READONLY);
+    c.as_object_mut().unwrap().remove("sub");
+    let (status, body) = exchange(&fake, &sign(&fake, &c)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(
+        &fake,
+        body["access_token"].as_str().unwrap(),
+        "me/profile",
+        &[],
+    )
+    .await;
+    assert_eq!((status, reason(&body)), (400, "failedPrecondition"));
+    assert_eq!(body["error"]["status"], "FAILED_PRECONDITION");
+}

@@ -93,7 +93,16 @@ async fn a_reset_fault_drops_the_connection_without_any_http_answer() {
         .send()
         .await;
     assert!(res.is_err(), "the token endpoint resets too");
-    assert_eq!(fake.counters().injected_faults, 2);
+    fake.fail_next("batch", 1, FaultKind::Reset);
+    let batch = http
+        .post(format!("{}/batch", fake.url()))
+        .bearer_auth(&tok)
+        .header("content-type", "multipart/mixed; boundary=B")
+        .body("--B\r\nContent-Type: application/http\r\n\r\nGET /gmail/v1/users/me/profile HTTP/1.1\r\n\r\n\r\n--B--\r\n")
+        .send()
+        .await;
+    assert!(batch.is_err(), "a whole batch resets");
+    assert_eq!(fake.counters().injected_faults, 3);
 }
 
 #[tokio::test]
