@@ -123,11 +123,7 @@ pub struct Message {
     pub snippet: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_id: Option<HistoryId>,
-    #[serde(
-        default,
-        with = "i64_string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "i64_string", skip_serializing_if = "Option::is_none")]
     pub internal_date: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_estimate: Option<u64>,
@@ -335,7 +331,10 @@ mod tests {
         let unpadded = encode_base64url(bytes);
         let padded = format!("{unpadded}==");
         assert_eq!(decode_base64url(&unpadded).unwrap(), bytes);
-        assert_eq!(decode_base64url(&padded[..unpadded.len() + 1]).unwrap(), bytes);
+        assert_eq!(
+            decode_base64url(&padded[..unpadded.len() + 1]).unwrap(),
+            bytes
+        );
     }
 
     #[test]

@@ -151,11 +151,21 @@ async fn googles_own_python_client_gets_gmail_shaped_answers_from_the_fake() {
     // What the probe sent and drafted is what the fake recorded.
     let sent = fake.sent(USER);
     assert_eq!(sent.len(), 1);
-    assert_eq!(
-        sent[0],
-        STANDARD
-            .decode(summary["sent_raw_b64"].as_str().unwrap())
-            .unwrap()
+    // Like Gmail, the fake gives a message sent without a Message-ID one of
+    // its own, in front of the bytes the client sent, which stay intact.
+    let probe_raw = STANDARD
+        .decode(summary["sent_raw_b64"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        sent[0].ends_with(&probe_raw),
+        "sent bytes changed: {:?}",
+        String::from_utf8_lossy(&sent[0])
+    );
+    let added = &sent[0][..sent[0].len() - probe_raw.len()];
+    let added = String::from_utf8_lossy(added);
+    assert!(
+        added.starts_with("Message-ID: <") && added.ends_with("@mail.gmail.com>\r\n"),
+        "{added:?}"
     );
     let drafts = fake.drafts(USER);
     assert_eq!(drafts.len(), 1);
