@@ -396,3 +396,34 @@ fn debug_of_a_full_config_never_shows_a_secret() {
         assert!(!debug.contains(marker), "Debug leaked {marker}: {debug}");
     }
 }
+
+#[test]
+fn the_example_secrets_are_placeholders_that_cannot_be_used() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example");
+    let sa: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("service-account.json")).unwrap())
+            .unwrap();
+    let pem = sa["private_key"].as_str().unwrap();
+    assert_eq!(
+        pem,
+        "-----BEGIN PRIVATE KEY-----\nPLACEHOLDER\n-----END PRIVATE KEY-----\n"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let key_text = std::fs::read_to_string(dir.join("secret-key.b64")).unwrap();
+    let key = secret_file(work.path(), "key.b64", &key_text, 0o600);
+    let err = load_env(&[("CRM_GMAIL_SECRET_KEY_PATH", key.to_str().unwrap())]).unwrap_err();
+    assert_eq!(
+        err.keys(),
+        vec![keys::SECRET_KEY_PATH],
+        "the placeholder must not work as a key"
+    );
+    for name in [
+        "api-token",
+        "smtp-password",
+        "llm-api-key",
+        "oauth-client-secret",
+    ] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(text.starts_with("PLACEHOLDER"), "{name}");
+    }
+}

@@ -81,7 +81,10 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_writer(&path)?;
-        migrate::run(&mut writer, None)?;
+        let applied = migrate::run(&mut writer, None)?;
+        if !applied.is_empty() {
+            tracing::info!(db = %path.display(), ?applied, "database migrated");
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
