@@ -170,33 +170,7 @@ fn build(r: &mut Reader<'_>) -> Config {
         .and_then(|p| r.secret_file(API_TOKEN_PATH, p))
         .map(|s| Secret::new(s.expose().trim().to_string()));
 
-    let workspace_domains = sections::domains(r);
-    let sa_key_path = r.path(SA_KEY_PATH);
-    let secret_key_path = r.path(SECRET_KEY_PATH);
-    let oauth = sections::oauth(r, enabled && auth_method == AuthMethod::OAuth);
-    if enabled && auth_method == AuthMethod::Dwd {
-        let why = format!(
-            "when {}=dwd and the integration is enabled",
-            AUTH_METHOD.env
-        );
-        r.require(SA_KEY_PATH, sa_key_path.as_ref(), &why);
-        if workspace_domains.is_empty() {
-            r.require::<()>(WORKSPACE_DOMAIN, None, &why);
-        }
-    }
-    if enabled && auth_method == AuthMethod::OAuth {
-        let why = format!(
-            "when {}=oauth and the integration is enabled",
-            AUTH_METHOD.env
-        );
-        r.require(SECRET_KEY_PATH, secret_key_path.as_ref(), &why);
-    }
-    let sa_key_json = sa_key_path
-        .as_deref()
-        .and_then(|p| r.secret_file(SA_KEY_PATH, p));
-    let secret_key = secret_key_path
-        .as_deref()
-        .and_then(|p| sections::aes_key(r, p));
+    let auth = google_auth(r, enabled, auth_method);
 
     Config {
         enabled,
@@ -205,12 +179,12 @@ fn build(r: &mut Reader<'_>) -> Config {
         api_token_path,
         api_token,
         auth_method,
-        sa_key_path,
-        sa_key_json,
-        workspace_domains,
-        oauth,
-        secret_key_path,
-        secret_key,
+        sa_key_path: auth.sa_key_path,
+        sa_key_json: auth.sa_key_json,
+        workspace_domains: auth.workspace_domains,
+        oauth: auth.oauth,
+        secret_key_path: auth.secret_key_path,
+        secret_key: auth.secret_key,
         sync_interval_min: r.number(SYNC_INTERVAL_MIN, 180, 1..=10_080),
         backfill_page_size: r.number(BACKFILL_PAGE_SIZE, 500, 1..=500),
         backfill_days: r.number(BACKFILL_DAYS, 0, 0..=36_500),
@@ -226,5 +200,52 @@ fn build(r: &mut Reader<'_>) -> Config {
         digest: sections::digest(r),
         smtp: sections::smtp(r),
         llm: sections::llm(r),
+    }
+}
+
+/// The keys that decide how we authenticate to Google.
+struct GoogleAuth {
+    workspace_domains: Vec<String>,
+    sa_key_path: Option<PathBuf>,
+    sa_key_json: Option<Secret<String>>,
+    oauth: Option<OAuthConfig>,
+    secret_key_path: Option<PathBuf>,
+    secret_key: Option<Secret<[u8; 32]>>,
+}
+
+/// DWD needs the service-account key and our domain; OAuth needs its
+/// client and the AES key (both only once the integration is enabled).
+fn google_auth(r: &mut Reader<'_>, enabled: bool, method: AuthMethod) -> GoogleAuth {
+    use keys::*;
+    let workspace_domains = sections::domains(r);
+    let sa_key_path = r.path(SA_KEY_PATH);
+    let secret_key_path = r.path(SECRET_KEY_PATH);
+    let oauth = sections::oauth(r, enabled && method == AuthMethod::OAuth);
+    let why = format!(
+        "when {}={method} and the integration is enabled",
+        AUTH_METHOD.env
+    );
+    if enabled && method == AuthMethod::Dwd {
+        r.require(SA_KEY_PATH, sa_key_path.as_ref(), &why);
+        if workspace_domains.is_empty() {
+            r.require::<()>(WORKSPACE_DOMAIN, None, &why);
+        }
+    }
+    if enabled && method == AuthMethod::OAuth {
+        r.require(SECRET_KEY_PATH, secret_key_path.as_ref(), &why);
+    }
+    let sa_key_json = sa_key_path
+        .as_deref()
+        .and_then(|p| r.secret_file(SA_KEY_PATH, p));
+    let secret_key = secret_key_path
+        .as_deref()
+        .and_then(|p| sections::aes_key(r, p));
+    GoogleAuth {
+        workspace_domains,
+        sa_key_path,
+        sa_key_json,
+        oauth,
+        secret_key_path,
+        secret_key,
     }
 }
