@@ -1,1 +1,380 @@
-fn main() {}
+//! The `email-sidecar` command line (SPEC §4): `serve` (default), `migrate`,
+//! `check`, `enroll`, and placeholders for `sync`, `digest` and `demo`,
+//! which later issues build. Wires config → store → HTTP; all logic lives
+//! in the library.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use email_sidecar::clock;
+use email_sidecar::config::{self, Config};
+use email_sidecar::http::{self, AppState};
+use email_sidecar::store::Store;
+
+#[derive(Parser)]
+#[command(name = "email-sidecar", version, about = "Gmail work for the CRM")]
+struct Cli {
+    /// Config file (default: config/email-sidecar.toml when present).
+    #[arg(long, global = true, env = "CRM_GMAIL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: human (for a terminal) or json (for systemd).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Validate config, secrets and the database; print a pass/fail table.
+    Check,
+    /// Enroll mailboxes of our Workspace domain (idempotent).
+    Enroll {
+        #[arg(required = true, value_name = "EMAIL")]
+        emails: Vec<String>,
+    },
+    /// Sync in the foreground (not yet implemented).
+    Sync {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        full: bool,
+    },
+    /// Preview or send the daily digest (not yet implemented).
+    Digest {
+        #[arg(value_parser = ["preview", "send"])]
+        action: String,
+    },
+    /// Run the self-contained demo (not yet implemented).
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command.as_ref().unwrap_or(&Command::Serve) {
+        Command::Serve => load_config(&cli).and_then(run_serve),
+        Command::Migrate => load_config(&cli).and_then(|c| run_migrate(&c)),
+        Command::Check => Ok(run_check(&cli)),
+        Command::Enroll { emails } => load_config(&cli).and_then(|c| run_enroll(&c, emails)),
+        Command::Sync { .. } => Ok(not_yet("sync", "the capture issue")),
+        Command::Digest { .. } => Ok(not_yet("digest", "the digest issue")),
+        Command::Demo => Ok(not_yet("demo", "the demo issue")),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+fn not_yet(what: &str, issue: &str) -> ExitCode {
+    eprintln!("`{what}` is not yet implemented (it comes with {issue})");
+    ExitCode::from(2)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // refinery narrates every migration check at info; ours is enough.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    cli.config.clone().or_else(|| {
+        let default = Path::new(config::DEFAULT_PATH);
+        default.is_file().then(|| default.to_path_buf())
+    })
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = config_path(cli);
+    Config::from_process_env(path.as_deref()).context("invalid configuration")
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.db_path();
+    Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+fn run_serve(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves until SIGTERM/SIGINT, then drains in-flight requests for at most
+/// 10 s (SPEC §4) and returns.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, enabled = config.enabled, db = %store.path().display(), "listening");
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        clock: clock::system(),
+    };
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_signal = stop.clone();
+    let mut server = tokio::spawn(http::serve(listener, state, async move {
+        stop_signal.notified().await
+    }));
+    tokio::select! {
+        finished = &mut server => {
+            finished.context("HTTP server task failed")?.context("HTTP server failed")?;
+            bail!("HTTP server stopped unexpectedly");
+        }
+        signal = wait_for_stop_signal() => {
+            tracing::info!(signal = signal?, "shutting down");
+        }
+    }
+    // notify_one keeps a permit, so the server sees it even if not yet waiting.
+    stop.notify_one();
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(finished) => finished.context("HTTP server task failed")??,
+        Err(_) => tracing::warn!("in-flight requests did not finish within 10 s; exiting"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT. SIGHUP (live reload, a later issue) is
+/// logged and otherwise ignored rather than killing the daemon.
+async fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok("SIGTERM"),
+            _ = int.recv() => return Ok("SIGINT"),
+            _ = hup.recv() => tracing::info!("SIGHUP received; live reload is not implemented yet"),
+        }
+    }
+}
+
+fn run_migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let applied = store.applied_migrations()?;
+    println!("database: {}", store.path().display());
+    for m in &applied {
+        println!("  V{} {}", m.version, m.name);
+    }
+    println!(
+        "schema at version {}",
+        applied.last().map_or(0, |m| m.version)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_enroll(config: &Config, emails: &[String]) -> anyhow::Result<ExitCode> {
+    if config.workspace_domains.is_empty() {
+        bail!(
+            "{} ({}) is not set; only addresses in our Workspace domain can be enrolled",
+            config::keys::WORKSPACE_DOMAIN.env,
+            config::keys::WORKSPACE_DOMAIN.toml
+        );
+    }
+    let mut addresses = Vec::new();
+    for raw in emails {
+        let Some(email) = config::normalize_mailbox(raw) else {
+            bail!("{raw:?} is not an email address");
+        };
+        if !config.is_workspace_address(&email) {
+            let ours = config.workspace_domains.join(", ");
+            bail!("{email} is not in our Workspace domain ({ours})");
+        }
+        addresses.push(email);
+    }
+    let store = open_store(config)?;
+    println!(
+        "{:<6} {:<40} {:<8} {:<6} RESULT",
+        "ID", "EMAIL", "STATUS", "AUTH"
+    );
+    for email in addresses {
+        let outcome = store.enroll_account(&email, config.auth_method, None)?;
+        let a = &outcome.account;
+        if outcome.created {
+            let details =
+                serde_json::json!({"email": a.email, "auth_method": a.auth_method.as_str()});
+            store.append_audit("cli", "account.enroll", Some(&a.id.to_string()), &details)?;
+        }
+        let result = if outcome.created {
+            "enrolled"
+        } else {
+            "already enrolled"
+        };
+        println!(
+            "{:<6} {:<40} {:<8} {:<6} {result}",
+            a.id,
+            a.email,
+            a.status.as_str(),
+            a.auth_method.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+struct CheckRow {
+    name: String,
+    outcome: Outcome,
+    detail: String,
+}
+
+impl CheckRow {
+    fn new(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            outcome,
+            detail: detail.into(),
+        }
+    }
+
+    fn from_result<E: std::fmt::Display>(name: impl Into<String>, r: Result<String, E>) -> Self {
+        match r {
+            Ok(detail) => Self::new(name, Outcome::Pass, detail),
+            Err(e) => Self::new(name, Outcome::Fail, e.to_string()),
+        }
+    }
+}
+
+/// `check`: every check is a named row; exit 1 if any row failed.
+fn run_check(cli: &Cli) -> ExitCode {
+    let rows = check_rows(cli);
+    println!("{:<44} {:<7} DETAIL", "CHECK", "RESULT");
+    for row in &rows {
+        let mark = match row.outcome {
+            Outcome::Pass => "✓ pass",
+            Outcome::Fail => "✗ FAIL",
+            Outcome::Skip => "- skip",
+        };
+        let detail = row.detail.replace('\n', &format!("\n{:53}", ""));
+        println!("{:<44} {mark:<7} {detail}", row.name);
+    }
+    let failed = rows.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    if failed > 0 {
+        println!("{failed} check(s) failed");
+        ExitCode::FAILURE
+    } else {
+        println!("all checks passed");
+        ExitCode::SUCCESS
+    }
+}
+
+fn check_rows(cli: &Cli) -> Vec<CheckRow> {
+    let path = config_path(cli);
+    let source = path.as_deref().map_or("environment only".to_string(), |p| {
+        format!("{} + environment", p.display())
+    });
+    let config = match Config::from_process_env(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            let skipped = "skipped: the configuration is invalid";
+            return vec![
+                CheckRow::new("config", Outcome::Fail, e.to_string()),
+                CheckRow::new("database", Outcome::Skip, skipped),
+            ];
+        }
+    };
+    let mut rows = vec![CheckRow::new("config", Outcome::Pass, source)];
+    for (key, file) in config.secret_files() {
+        let r = config::check_secret_file(key, file)
+            .map(|()| format!("{} (owner-only)", file.display()));
+        rows.push(CheckRow::from_result(format!("secret {}", key.env), r));
+    }
+    let store = match open_store(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            rows.push(CheckRow::new("database", Outcome::Fail, format!("{e:#}")));
+            return rows;
+        }
+    };
+    let version = store
+        .applied_migrations()
+        .map(|m| m.last().map_or(0, |m| m.version));
+    rows.push(CheckRow::from_result(
+        "database opens and migrates",
+        version.map(|v| format!("{} at schema V{v}", store.path().display())),
+    ));
+    let integrity = store
+        .integrity_check()
+        .and_then(|lines| match lines.as_slice() {
+            [ok] if ok == "ok" => Ok("ok".to_string()),
+            _ => Err(email_sidecar::store::StoreError::Corrupt {
+                what: "database".into(),
+                message: lines.join("; "),
+            }),
+        });
+    rows.push(CheckRow::from_result("database integrity_check", integrity));
+    rows.extend(token_rows(&config, &store));
+    rows
+}
+
+/// One row per enrolled mailbox: can we mint its token?
+fn token_rows(_config: &Config, store: &Store) -> Vec<CheckRow> {
+    let accounts = match store.list_accounts() {
+        Ok(a) => a,
+        Err(e) => {
+            return vec![CheckRow::new(
+                "enrolled mailboxes",
+                Outcome::Fail,
+                e.to_string(),
+            )]
+        }
+    };
+    if accounts.is_empty() {
+        return vec![CheckRow::new(
+            "enrolled mailboxes",
+            Outcome::Skip,
+            "none enrolled yet",
+        )];
+    }
+    accounts
+        .iter()
+        .map(|a| {
+            // MERGE(lead): replace this Skip with a real mint through
+            // `google::auth::TokenProvider::token(&a.email, &[scopes::GMAIL_READONLY])`
+            // (service account from `config.sa_key_json`, `config.token_uri`);
+            // Pass on a token, Fail naming the mailbox on any AuthError.
+            CheckRow::new(
+                format!("token {}", a.email),
+                Outcome::Skip,
+                "not checked: the Google token client is not wired in yet",
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,264 @@
+//! The real binary: `migrate`, `enroll`, `check`, `serve` (health, the
+//! error shape, 503 when the database is gone, exit 0 on SIGTERM), and the
+//! placeholders that exit 2.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use email_sidecar::store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_email-sidecar");
+
+/// The binary with a clean environment, run inside `dir` (so no stray
+/// `config/email-sidecar.toml` is picked up) and its data under `dir/data`.
+fn sidecar(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .current_dir(dir)
+        .env("CRM_GMAIL_DATA_DIR", dir.join("data"))
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn db(dir: &Path) -> PathBuf {
+    dir.join("data").join("email-sidecar.db")
+}
+
+#[test]
+fn migrate_creates_the_database_at_the_latest_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(sidecar(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("schema at version 2"), "{out}");
+    assert!(db(dir.path()).is_file());
+    let store = Store::open(db(dir.path())).unwrap();
+    assert!(store.table_names().unwrap().contains(&"emails".to_string()));
+}
+
+#[test]
+fn enroll_twice_is_idempotent_and_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let enroll = |args: &[&str]| {
+        run(sidecar(dir.path())
+            .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+            .arg("enroll")
+            .args(args))
+    };
+    let (code, out, err) = enroll(&["Alice@Fund.test", "bob@fund.test"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches(" enrolled").count(), 2, "{out}");
+    let (code, out, _) = enroll(&["alice@fund.test"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("alice@fund.test") && out.contains("already enrolled"),
+        "{out}"
+    );
+
+    let store = Store::open(db(dir.path())).unwrap();
+    let emails: Vec<String> = store
+        .list_accounts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.email)
+        .collect();
+    assert_eq!(emails, vec!["alice@fund.test", "bob@fund.test"]);
+    let audit = store.recent_audit(10).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit
+        .iter()
+        .all(|a| a.action == "account.enroll" && a.actor == "cli"));
+}
+
+#[test]
+fn enroll_refuses_addresses_outside_our_domain_and_enrolls_none_of_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+        .args(["enroll", "alice@fund.test", "mallory@evil.test"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("mallory@evil.test is not in our Workspace domain"),
+        "{err}"
+    );
+    let (code, _, err) = run(sidecar(dir.path()).args(["enroll", "alice@fund.test"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("CRM_GMAIL_WORKSPACE_DOMAIN"), "{err}");
+    let (code, _, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+        .args(["enroll", "not an address"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not an email address"), "{err}");
+    assert!(
+        !db(dir.path()).exists(),
+        "nothing may be created on refusal"
+    );
+}
+
+fn write_secret(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn check_fails_naming_a_world_readable_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_secret(dir.path(), "api-token", "tok", 0o644);
+    let (code, out, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_API_TOKEN_PATH", &token)
+        .arg("check"));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("✗ FAIL"), "{out}");
+    assert!(
+        out.contains(&format!("chmod 600 {}", token.display())),
+        "{out}"
+    );
+    assert!(out.contains("CRM_GMAIL_API_TOKEN_PATH"), "{out}");
+}
+
+#[test]
+fn check_passes_a_sound_setup_and_lists_each_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_secret(dir.path(), "api-token", "tok", 0o600);
+    let (code, out, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_API_TOKEN_PATH", &token)
+        .arg("check"));
+    assert_eq!(code, 0, "{out}{err}");
+    for row in [
+        "config",
+        "secret CRM_GMAIL_API_TOKEN_PATH",
+        "database opens and migrates",
+        "database integrity_check",
+    ] {
+        let line = out.lines().find(|l| l.starts_with(row)).unwrap_or_default();
+        assert!(
+            line.contains("✓ pass"),
+            "row {row:?} not passing in:\n{out}"
+        );
+    }
+    assert!(out.contains("all checks passed"), "{out}");
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+/// Starts `serve` on a free port; returns the child and its address, read
+/// from the JSON "listening" log line.
+fn start_serve(dir: &Path) -> (Child, SocketAddr) {
+    let mut child = sidecar(dir)
+        .env("CRM_GMAIL_LISTEN", "127.0.0.1:0")
+        .args(["--log-format", "json", "serve"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["fields"]["message"] == "listening" {
+                let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    (child, addr.parse().unwrap())
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn serve_answers_health_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start_serve(dir.path());
+
+    let (status, body) = http_get(addr, "/api/email/health");
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({"status": "ok", "db": "ok"}));
+
+    let (status, body) = http_get(addr, "/api/email/nope");
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["message"], "no route for GET /api/email/nope");
+
+    // The database vanishing under the daemon shows in health.
+    std::fs::remove_file(db(dir.path())).unwrap();
+    let (status, body) = http_get(addr, "/api/email/health");
+    assert_eq!(status, 503);
+    assert_eq!(body["db"], "error");
+    assert_eq!(body["error"]["code"], "unavailable");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn serve_refuses_to_start_on_bad_config_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_LISTEN", "localhost")
+        .arg("serve"));
+    assert_eq!(code, 1);
+    assert!(err.contains("CRM_GMAIL_LISTEN (listen): expected"), "{err}");
+}
+
+#[test]
+fn subcommands_of_later_issues_exit_2_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["sync"][..], &["digest", "preview"], &["demo"]] {
+        let (code, _, err) = run(sidecar(dir.path()).args(args));
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains("not yet implemented"), "{err}");
+    }
+}
