@@ -187,18 +187,35 @@ pub struct OAuthClient {
     pub token_uri: String,
 }
 
+/// Keys for unit tests elsewhere in `google`.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A throwaway 2048-bit key (PKCS#8 PEM), generated once per test run.
+    pub(crate) fn test_key_pem() -> String {
+        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        PEM.get_or_init(|| {
+            let mut rng = rand::thread_rng();
+            let key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+            key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+        })
+        .clone()
+    }
+
+    pub(crate) fn test_key() -> super::ServiceAccountKey {
+        let json = serde_json::json!({
+            "type": "service_account", "private_key_id": "kid-1", "private_key": test_key_pem(),
+            "client_email": "sa@p.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:1/token"
+        });
+        super::ServiceAccountKey::from_json(&json.to_string()).unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_support::test_key_pem;
     use super::*;
     use chrono::TimeZone;
-
-    /// A throwaway 2048-bit key, generated for these tests only.
-    fn test_key_pem() -> String {
-        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-        let mut rng = rand::thread_rng();
-        let key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
-        key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
-    }
 
     fn key_json(pem: &str, drop: &str) -> String {
         let mut v = serde_json::json!({

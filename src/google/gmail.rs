@@ -7,70 +7,15 @@
 use crate::clock::SharedClock;
 use crate::google::auth::{AccessToken, TokenProvider};
 use crate::google::error::GmailError;
-use crate::google::quota::{GmailMethod, Quota, QuotaSettings};
-use crate::google::retry::{self, Backoff};
+use crate::google::quota::{GmailMethod, Quota};
+use crate::google::retry;
+pub use crate::google::settings::{GmailSettings, GOOGLE_API_BASE};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use url::Url;
-
-/// Google's Gmail API base URL.
-pub const GOOGLE_API_BASE: &str = "https://gmail.googleapis.com";
-
-/// How the client talks to Gmail. `Default` = production values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GmailSettings {
-    /// `CRM_GMAIL_API_BASE`; paths `/gmail/v1/users/{mailbox}/…` go under it.
-    pub api_base: String,
-    /// Per-mailbox budget (`CRM_GMAIL_RATE_UNITS_SEC`); 0 = no pacing.
-    pub units_per_sec: u32,
-    /// Requests in flight per mailbox (`CRM_GMAIL_MAX_IN_FLIGHT`).
-    pub max_in_flight: usize,
-    /// Retries of a transient failure (`CRM_GMAIL_RETRY_MAX`).
-    pub retry_max: u32,
-    pub backoff_base: Duration,
-    /// Longest backoff; a `Retry-After` longer than this is not waited
-    /// for: the call fails `RateLimited` and the caller reschedules.
-    pub backoff_cap: Duration,
-    pub request_timeout: Duration,
-    /// Share of the unit budget kept unused for jitter (see `quota`).
-    pub quota_headroom: f64,
-    /// Units a mailbox's bucket saves up while idle (see `quota`).
-    pub burst_units: u32,
-}
-
-impl Default for GmailSettings {
-    fn default() -> Self {
-        GmailSettings {
-            api_base: GOOGLE_API_BASE.to_string(),
-            units_per_sec: 90,
-            max_in_flight: 8,
-            retry_max: 5,
-            backoff_base: Duration::from_secs(1),
-            backoff_cap: Duration::from_secs(32),
-            request_timeout: Duration::from_secs(60),
-            quota_headroom: 0.04,
-            burst_units: 5,
-        }
-    }
-}
-
-impl GmailSettings {
-    pub(crate) fn quota(&self) -> QuotaSettings {
-        QuotaSettings {
-            units_per_sec: self.units_per_sec,
-            headroom: self.quota_headroom,
-            burst_units: self.burst_units,
-            max_in_flight: self.max_in_flight,
-        }
-    }
-
-    pub(crate) fn backoff(&self) -> Backoff {
-        Backoff::new(self.backoff_base, self.backoff_cap)
-    }
-}
 
 pub(crate) struct ClientInner {
     pub(crate) settings: GmailSettings,
@@ -330,4 +275,142 @@ pub(crate) enum Step {
     Again,
     Wait(Duration),
     GiveUp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::google::auth::scopes::GMAIL_READONLY;
+    use crate::google::auth::test_support::test_key;
+
+    fn client(settings: GmailSettings) -> GmailClient {
+        let http = reqwest::Client::new();
+        let tokens = TokenProvider::service_account(
+            test_key(),
+            "http://127.0.0.1:1/token".into(),
+            http.clone(),
+            crate::clock::system(),
+        );
+        GmailClient::new(settings, tokens, http)
+    }
+
+    fn failure(error: GmailError, may_retry: bool) -> Failure {
+        Failure {
+            error,
+            token: None,
+            may_retry,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_gets_one_fresh_token_and_then_gives_up() {
+        let c = client(GmailSettings::default());
+        let f = failure(
+            GmailError::Unauthenticated {
+                mailbox: "a@b".into(),
+                message: "authError".into(),
+            },
+            true,
+        );
+        let mut refreshed = false;
+        assert_eq!(
+            c.next_step(&f, 0, &mut refreshed, "a@b", GMAIL_READONLY)
+                .await,
+            Step::Again
+        );
+        assert!(refreshed);
+        assert_eq!(
+            c.next_step(&f, 0, &mut refreshed, "a@b", GMAIL_READONLY)
+                .await,
+            Step::GiveUp
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_errors_back_off_until_retry_max_and_retry_after_is_honoured() {
+        let settings = GmailSettings {
+            retry_max: 2,
+            backoff_base: Duration::from_millis(100),
+            backoff_cap: Duration::from_secs(5),
+            ..GmailSettings::default()
+        };
+        let c = client(settings);
+        let mut r = false;
+        let server = failure(
+            GmailError::Server {
+                status: 503,
+                message: String::new(),
+            },
+            true,
+        );
+        match c.next_step(&server, 1, &mut r, "a@b", GMAIL_READONLY).await {
+            Step::Wait(d) => assert!(d <= Duration::from_millis(200), "{d:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            c.next_step(&server, 2, &mut r, "a@b", GMAIL_READONLY).await,
+            Step::GiveUp
+        );
+        let limited = |secs| {
+            failure(
+                GmailError::RateLimited {
+                    retry_after: Some(Duration::from_secs(secs)),
+                    reason: "x".into(),
+                },
+                true,
+            )
+        };
+        match c
+            .next_step(&limited(3), 0, &mut r, "a@b", GMAIL_READONLY)
+            .await
+        {
+            Step::Wait(d) => assert!(d >= Duration::from_secs(3), "{d:?}"),
+            other => panic!("{other:?}"),
+        }
+        // Longer than the cap: the caller reschedules instead of blocking.
+        assert_eq!(
+            c.next_step(&limited(600), 0, &mut r, "a@b", GMAIL_READONLY)
+                .await,
+            Step::GiveUp
+        );
+        let reset = GmailError::Transport {
+            message: "closed".into(),
+            timeout: false,
+        };
+        assert_eq!(
+            c.next_step(&failure(reset, false), 0, &mut r, "a@b", GMAIL_READONLY)
+                .await,
+            Step::GiveUp
+        );
+        let gone = failure(
+            GmailError::NotFound {
+                mailbox: "a@b".into(),
+                what: "m".into(),
+            },
+            true,
+        );
+        assert_eq!(
+            c.next_step(&gone, 0, &mut r, "a@b", GMAIL_READONLY).await,
+            Step::GiveUp
+        );
+    }
+
+    #[test]
+    fn mailbox_paths_are_encoded_under_the_api_base() {
+        let c = client(GmailSettings {
+            api_base: "http://127.0.0.1:9/prefix/".into(),
+            ..GmailSettings::default()
+        });
+        let url = c
+            .users_url("a+b@fund.test", &["messages", "18c/x"])
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/prefix/gmail/v1/users/a+b@fund.test/messages/18c%2Fx"
+        );
+        assert!(matches!(
+            c.users_url("", &["profile"]),
+            Err(GmailError::InvalidRequest(_))
+        ));
+    }
 }

@@ -2,7 +2,7 @@
 //! the Gmail API client with per-mailbox quota, retries and batching.
 //!
 //! - [`auth`]: key files, the DWD JWT, scopes; [`token`]: cache and exchanges.
-//! - [`gmail`]: settings and the retrying engine; [`calls`]: the endpoints;
+//! - [`gmail`]: the retrying engine, tuned by [`settings`]; [`calls`]: the endpoints;
 //!   [`batch`] + [`batch_codec`]: the multipart batch endpoint.
 //! - [`quota`]: per-mailbox unit buckets and in-flight caps; [`retry`]:
 //!   error classification and backoff; [`error`]: the two error types.
@@ -15,6 +15,7 @@ pub mod error;
 pub mod gmail;
 pub mod quota;
 pub mod retry;
+pub mod settings;
 pub mod token;
 pub mod types;
 
