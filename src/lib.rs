@@ -23,6 +23,10 @@
 //! - [`fake_google`]: a real HTTP server that behaves like Google's token
 //!   endpoint and the Gmail API subset we use, with quota and faults.
 //! - [`http`]: the `/api/email/*` surface (axum on hyper).
+//! - [`parse`]: a Gmail message (metadata or full) → the email's record:
+//!   normalized Message-ID, participants, bulk flags, bodies, attachments.
+//! - [`matching`]: participants × the CRM directory → investor links.
+//! - [`threads`]: cross-mailbox threads; subject normalisation.
 //! - [`clock`], [`secret`]: injected time; values that never print.
 
 pub mod clock;
@@ -31,5 +35,8 @@ pub mod crypto;
 pub mod fake_google;
 pub mod google;
 pub mod http;
+pub mod matching;
+pub mod parse;
 pub mod secret;
 pub mod store;
+pub mod threads;

@@ -1,0 +1,1 @@
+//! matching: in progress (issue 3).

@@ -1,0 +1,1 @@
+//! threads: in progress (issue 3).
