@@ -27,8 +27,11 @@
 //!   normalized Message-ID, participants, bulk flags, bodies, attachments.
 //! - [`matching`]: participants × the CRM directory → investor links.
 //! - [`threads`]: cross-mailbox threads; subject normalisation.
+//! - [`check`]: the `check` command's pass/fail table (config, secrets, DB,
+//!   one token per enrolled mailbox).
 //! - [`clock`], [`secret`]: injected time; values that never print.
 
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod crypto;

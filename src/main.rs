@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use email_sidecar::clock;
 use email_sidecar::config::{self, Config};
 use email_sidecar::http::{self, AppState};
 use email_sidecar::store::Store;
+use email_sidecar::{check, clock};
 
 #[derive(Parser)]
 #[command(name = "email-sidecar", version, about = "Gmail work for the CRM")]
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command.as_ref().unwrap_or(&Command::Serve) {
         Command::Serve => load_config(&cli).and_then(run_serve),
         Command::Migrate => load_config(&cli).and_then(|c| run_migrate(&c)),
-        Command::Check => Ok(run_check(&cli)),
+        Command::Check => run_check(&cli),
         Command::Enroll { emails } => load_config(&cli).and_then(|c| run_enroll(&c, emails)),
         Command::Sync { .. } => Ok(not_yet("sync", "the capture issue")),
         Command::Digest { .. } => Ok(not_yet("digest", "the digest issue")),
@@ -242,139 +242,21 @@ fn run_enroll(config: &Config, emails: &[String]) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Pass,
-    Fail,
-    Skip,
-}
-
-struct CheckRow {
-    name: String,
-    outcome: Outcome,
-    detail: String,
-}
-
-impl CheckRow {
-    fn new(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            outcome,
-            detail: detail.into(),
-        }
-    }
-
-    fn from_result<E: std::fmt::Display>(name: impl Into<String>, r: Result<String, E>) -> Self {
-        match r {
-            Ok(detail) => Self::new(name, Outcome::Pass, detail),
-            Err(e) => Self::new(name, Outcome::Fail, e.to_string()),
-        }
-    }
-}
-
-/// `check`: every check is a named row; exit 1 if any row failed.
-fn run_check(cli: &Cli) -> ExitCode {
-    let rows = check_rows(cli);
-    println!("{:<44} {:<7} DETAIL", "CHECK", "RESULT");
-    for row in &rows {
-        let mark = match row.outcome {
-            Outcome::Pass => "✓ pass",
-            Outcome::Fail => "✗ FAIL",
-            Outcome::Skip => "- skip",
-        };
-        let detail = row.detail.replace('\n', &format!("\n{:53}", ""));
-        println!("{:<44} {mark:<7} {detail}", row.name);
-    }
-    let failed = rows.iter().filter(|r| r.outcome == Outcome::Fail).count();
-    if failed > 0 {
-        println!("{failed} check(s) failed");
-        ExitCode::FAILURE
-    } else {
-        println!("all checks passed");
-        ExitCode::SUCCESS
-    }
-}
-
-fn check_rows(cli: &Cli) -> Vec<CheckRow> {
+/// `check`: every check is a named row (see `email_sidecar::check`); exit 1
+/// if any row failed.
+fn run_check(cli: &Cli) -> anyhow::Result<ExitCode> {
     let path = config_path(cli);
     let source = path.as_deref().map_or("environment only".to_string(), |p| {
         format!("{} + environment", p.display())
     });
-    let config = match Config::from_process_env(path.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            let skipped = "skipped: the configuration is invalid";
-            return vec![
-                CheckRow::new("config", Outcome::Fail, e.to_string()),
-                CheckRow::new("database", Outcome::Skip, skipped),
-            ];
-        }
-    };
-    let mut rows = vec![CheckRow::new("config", Outcome::Pass, source)];
-    for (key, file) in config.secret_files() {
-        let r = config::check_secret_file(key, file)
-            .map(|()| format!("{} (owner-only)", file.display()));
-        rows.push(CheckRow::from_result(format!("secret {}", key.env), r));
-    }
-    let store = match open_store(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            rows.push(CheckRow::new("database", Outcome::Fail, format!("{e:#}")));
-            return rows;
-        }
-    };
-    let version = store
-        .applied_migrations()
-        .map(|m| m.last().map_or(0, |m| m.version));
-    rows.push(CheckRow::from_result(
-        "database opens and migrates",
-        version.map(|v| format!("{} at schema V{v}", store.path().display())),
-    ));
-    let integrity = store
-        .integrity_check()
-        .and_then(|lines| match lines.as_slice() {
-            [ok] if ok == "ok" => Ok("ok".to_string()),
-            _ => Err(email_sidecar::store::StoreError::Corrupt {
-                what: "database".into(),
-                message: lines.join("; "),
-            }),
-        });
-    rows.push(CheckRow::from_result("database integrity_check", integrity));
-    rows.extend(token_rows(&config, &store));
-    rows
-}
-
-/// One row per enrolled mailbox: can we mint its token?
-fn token_rows(_config: &Config, store: &Store) -> Vec<CheckRow> {
-    let accounts = match store.list_accounts() {
-        Ok(a) => a,
-        Err(e) => {
-            return vec![CheckRow::new(
-                "enrolled mailboxes",
-                Outcome::Fail,
-                e.to_string(),
-            )]
-        }
-    };
-    if accounts.is_empty() {
-        return vec![CheckRow::new(
-            "enrolled mailboxes",
-            Outcome::Skip,
-            "none enrolled yet",
-        )];
-    }
-    accounts
-        .iter()
-        .map(|a| {
-            // MERGE(lead): replace this Skip with a real mint through
-            // `google::auth::TokenProvider::token(&a.email, &[scopes::GMAIL_READONLY])`
-            // (service account from `config.sa_key_json`, `config.token_uri`);
-            // Pass on a token, Fail naming the mailbox on any AuthError.
-            CheckRow::new(
-                format!("token {}", a.email),
-                Outcome::Skip,
-                "not checked: the Google token client is not wired in yet",
-            )
-        })
-        .collect()
+    let config = Config::from_process_env(path.as_deref());
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let rows = runtime.block_on(check::run(config, &source, clock::system()));
+    let (table, ok) = check::render(&rows);
+    print!("{table}");
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -262,3 +262,55 @@ fn subcommands_of_later_issues_exit_2_saying_so() {
         assert!(err.contains("not yet implemented"), "{err}");
     }
 }
+
+/// `check` against fake_google: the enabled DWD set-up mints a token for
+/// each enrolled mailbox at the fake (which verifies the JWT signature),
+/// and a revoked grant fails that mailbox's row, by name, and only that one.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_mints_a_token_per_mailbox_and_names_the_one_whose_grant_is_revoked() {
+    use email_sidecar::fake_google::{FakeGoogle, FakeOptions};
+    let fake = FakeGoogle::start(FakeOptions::default()).await.unwrap();
+    fake.add_user("alice@fund.test");
+    fake.add_user("bob@fund.test");
+    fake.revoke_user("bob@fund.test");
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_secret(dir.path(), "api-token", "tok", 0o600);
+    let key = write_secret(dir.path(), "sa.json", &fake.service_account_json(), 0o600);
+    let setup = |cmd: &mut Command| {
+        cmd.env("CRM_GMAIL_INTEGRATION_ENABLED", "true")
+            .env("CRM_GMAIL_API_TOKEN_PATH", &token)
+            .env("CRM_GMAIL_SA_KEY_PATH", &key)
+            .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+            .env("CRM_GMAIL_TOKEN_URI", fake.token_uri())
+            .env("CRM_GMAIL_API_BASE", fake.api_base());
+    };
+    let mut enroll = sidecar(dir.path());
+    setup(&mut enroll);
+    enroll.args(["enroll", "alice@fund.test", "bob@fund.test"]);
+    let mut check = sidecar(dir.path());
+    setup(&mut check);
+    check.arg("check");
+    let ((enrolled, _, enroll_err), (code, out, err)) =
+        tokio::task::spawn_blocking(move || (run(&mut enroll), run(&mut check)))
+            .await
+            .unwrap();
+    assert_eq!(enrolled, 0, "{enroll_err}");
+    assert_eq!(code, 1, "{out}{err}");
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name:?} in:\n{out}"))
+            .to_string()
+    };
+    assert!(row("token alice@fund.test").contains("✓ pass"), "{out}");
+    let bob = row("token bob@fund.test");
+    assert!(
+        bob.contains("✗ FAIL") && bob.contains("unauthorized_client"),
+        "{out}"
+    );
+    assert!(bob.contains("bob@fund.test"), "{out}");
+    assert!(out.contains("1 check(s) failed"), "{out}");
+    // Both mailboxes were really exchanged at the fake, bob's refused there.
+    assert_eq!(fake.counters().token_exchanges, 2);
+    fake.shutdown().await;
+}

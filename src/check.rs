@@ -1,0 +1,229 @@
+//! `email-sidecar check` (SPEC §4): validates the configuration, the modes of
+//! the secret files, the database (opens, migrates, `integrity_check`) and
+//! mints one Gmail token per enrolled mailbox at the configured token URI.
+//! Each check is a named row; the command exits 1 if any row failed, so an
+//! operator (or a deploy script) sees exactly which mailbox is broken.
+
+use std::time::Duration;
+
+use crate::clock::SharedClock;
+use crate::config::{self, AuthMethod, Config, ConfigError};
+use crate::crypto::TokenCipher;
+use crate::google::auth::{scopes, OAuthClient, ServiceAccountKey, TokenProvider};
+use crate::store::{Account, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub name: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl CheckRow {
+    pub fn new(name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            outcome,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn from_result<E: std::fmt::Display>(
+        name: impl Into<String>,
+        r: Result<String, E>,
+    ) -> Self {
+        match r {
+            Ok(detail) => Self::new(name, Outcome::Pass, detail),
+            Err(e) => Self::new(name, Outcome::Fail, e.to_string()),
+        }
+    }
+}
+
+/// The pass/fail table, and whether every row passed or was skipped.
+pub fn render(rows: &[CheckRow]) -> (String, bool) {
+    let mut out = format!("{:<44} {:<7} DETAIL\n", "CHECK", "RESULT");
+    for row in rows {
+        let mark = match row.outcome {
+            Outcome::Pass => "✓ pass",
+            Outcome::Fail => "✗ FAIL",
+            Outcome::Skip => "- skip",
+        };
+        let detail = row.detail.replace('\n', &format!("\n{:53}", ""));
+        out.push_str(&format!("{:<44} {mark:<7} {detail}\n", row.name));
+    }
+    let failed = rows.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    if failed > 0 {
+        out.push_str(&format!("{failed} check(s) failed\n"));
+    } else {
+        out.push_str("all checks passed\n");
+    }
+    (out, failed == 0)
+}
+
+/// Every check, in order; later checks are skipped when what they need failed.
+/// `source` says where the configuration came from, for the first row.
+pub async fn run(
+    config: Result<Config, ConfigError>,
+    source: &str,
+    clock: SharedClock,
+) -> Vec<CheckRow> {
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            let skipped = "skipped: the configuration is invalid";
+            return vec![
+                CheckRow::new("config", Outcome::Fail, e.to_string()),
+                CheckRow::new("database", Outcome::Skip, skipped),
+            ];
+        }
+    };
+    let mut rows = vec![CheckRow::new("config", Outcome::Pass, source)];
+    for (key, file) in config.secret_files() {
+        let r = config::check_secret_file(key, file)
+            .map(|()| format!("{} (owner-only)", file.display()));
+        rows.push(CheckRow::from_result(format!("secret {}", key.env), r));
+    }
+    let store = match Store::open_with_clock(config.db_path(), clock.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            let detail = format!("cannot open {}: {e}", config.db_path().display());
+            rows.push(CheckRow::new("database", Outcome::Fail, detail));
+            return rows;
+        }
+    };
+    rows.extend(database_rows(&store));
+    rows.extend(token_rows(&config, &store, clock).await);
+    rows
+}
+
+fn database_rows(store: &Store) -> Vec<CheckRow> {
+    let version = store
+        .applied_migrations()
+        .map(|m| m.last().map_or(0, |m| m.version));
+    let integrity =
+        store
+            .integrity_check()
+            .map_err(|e| e.to_string())
+            .and_then(|lines| match lines.as_slice() {
+                [ok] if ok == "ok" => Ok("ok".to_string()),
+                _ => Err(lines.join("; ")),
+            });
+    vec![
+        CheckRow::from_result(
+            "database opens and migrates",
+            version.map(|v| format!("{} at schema V{v}", store.path().display())),
+        ),
+        CheckRow::from_result("database integrity_check", integrity),
+    ]
+}
+
+/// One row per enrolled mailbox: can we mint its `gmail.readonly` token?
+async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<CheckRow> {
+    let accounts = match store.list_accounts() {
+        Ok(a) if a.is_empty() => {
+            return vec![CheckRow::new(
+                "enrolled mailboxes",
+                Outcome::Skip,
+                "none enrolled yet",
+            )]
+        }
+        Ok(a) => a,
+        Err(e) => {
+            return vec![CheckRow::new(
+                "enrolled mailboxes",
+                Outcome::Fail,
+                e.to_string(),
+            )]
+        }
+    };
+    let provider = match token_provider(config, store, &accounts, clock) {
+        Ok(p) => p,
+        Err(why) => {
+            return accounts
+                .iter()
+                .map(|a| CheckRow::new(format!("token {}", a.email), Outcome::Fail, &why))
+                .collect()
+        }
+    };
+    let mut rows = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        let minted = provider
+            .token(&account.email, &[scopes::GMAIL_READONLY])
+            .await
+            .map(|t| {
+                format!(
+                    "gmail.readonly token, valid until {}",
+                    t.expires_at.to_rfc3339()
+                )
+            });
+        rows.push(CheckRow::from_result(
+            format!("token {}", account.email),
+            minted,
+        ));
+    }
+    rows
+}
+
+/// The token provider for the configured auth method. OAuth mailboxes get
+/// their stored refresh tokens decrypted and registered; a mailbox without
+/// one fails at mint time with an error that names it.
+fn token_provider(
+    config: &Config,
+    store: &Store,
+    accounts: &[Account],
+    clock: SharedClock,
+) -> Result<TokenProvider, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    match config.auth_method {
+        AuthMethod::Dwd => {
+            let json = config
+                .sa_key_json
+                .as_ref()
+                .ok_or("CRM_GMAIL_SA_KEY_PATH is not set: no service-account key to sign with")?;
+            let key = ServiceAccountKey::from_json(json.expose()).map_err(|e| e.to_string())?;
+            Ok(TokenProvider::service_account(
+                key,
+                config.token_uri.clone(),
+                http,
+                clock,
+            ))
+        }
+        AuthMethod::OAuth => {
+            let oauth = config
+                .oauth
+                .as_ref()
+                .ok_or("OAuth mode without CRM_GMAIL_OAUTH_*")?;
+            let key = config
+                .secret_key
+                .as_ref()
+                .ok_or("CRM_GMAIL_SECRET_KEY_PATH is not set: cannot decrypt refresh tokens")?;
+            let client = OAuthClient {
+                client_id: oauth.client_id.clone(),
+                client_secret: oauth.client_secret.clone(),
+                token_uri: config.token_uri.clone(),
+            };
+            let provider = TokenProvider::oauth(client, http, clock);
+            let cipher = TokenCipher::new(key);
+            for account in accounts {
+                let blob = store.refresh_token(account.id).map_err(|e| e.to_string())?;
+                if let Some(blob) = blob {
+                    let token = cipher
+                        .decrypt_token(&account.email, &blob)
+                        .map_err(|e| format!("{}: {e}", account.email))?;
+                    provider.set_refresh_token(&account.email, token);
+                }
+            }
+            Ok(provider)
+        }
+    }
+}
