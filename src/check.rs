@@ -4,6 +4,7 @@
 //! Each check is a named row; the command exits 1 if any row failed, so an
 //! operator (or a deploy script) sees exactly which mailbox is broken.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
@@ -143,7 +144,7 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
             )]
         }
     };
-    let provider = match token_provider(config, store, &accounts, clock) {
+    let (provider, broken) = match token_provider(config, store, &accounts, clock) {
         Ok(p) => p,
         Err(why) => {
             return accounts
@@ -154,6 +155,11 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
     };
     let mut rows = Vec::with_capacity(accounts.len());
     for account in &accounts {
+        let name = format!("token {}", account.email);
+        if let Some(why) = broken.get(&account.email) {
+            rows.push(CheckRow::new(name, Outcome::Fail, why));
+            continue;
+        }
         let minted = provider
             .token(&account.email, &[scopes::GMAIL_READONLY])
             .await
@@ -171,15 +177,16 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
     rows
 }
 
-/// The token provider for the configured auth method. OAuth mailboxes get
-/// their stored refresh tokens decrypted and registered; a mailbox without
-/// one fails at mint time with an error that names it.
+/// The token provider for the configured auth method, and the mailboxes
+/// already known to be broken (an OAuth refresh token that will not
+/// decrypt), with why. A mailbox without a refresh token fails at mint time
+/// with an error that names it.
 fn token_provider(
     config: &Config,
     store: &Store,
     accounts: &[Account],
     clock: SharedClock,
-) -> Result<TokenProvider, String> {
+) -> Result<(TokenProvider, HashMap<String, String>), String> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -191,12 +198,9 @@ fn token_provider(
                 .as_ref()
                 .ok_or("CRM_GMAIL_SA_KEY_PATH is not set: no service-account key to sign with")?;
             let key = ServiceAccountKey::from_json(json.expose()).map_err(|e| e.to_string())?;
-            Ok(TokenProvider::service_account(
-                key,
-                config.token_uri.clone(),
-                http,
-                clock,
-            ))
+            let provider =
+                TokenProvider::service_account(key, config.token_uri.clone(), http, clock);
+            Ok((provider, HashMap::new()))
         }
         AuthMethod::OAuth => {
             let oauth = config
@@ -214,16 +218,26 @@ fn token_provider(
             };
             let provider = TokenProvider::oauth(client, http, clock);
             let cipher = TokenCipher::new(key);
+            // A blob that will not decrypt fails only that mailbox's row.
+            let mut broken = HashMap::new();
             for account in accounts {
-                let blob = store.refresh_token(account.id).map_err(|e| e.to_string())?;
-                if let Some(blob) = blob {
-                    let token = cipher
-                        .decrypt_token(&account.email, &blob)
-                        .map_err(|e| format!("{}: {e}", account.email))?;
-                    provider.set_refresh_token(&account.email, token);
+                let blob = match store.refresh_token(account.id) {
+                    Ok(Some(blob)) => blob,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        broken.insert(account.email.clone(), e.to_string());
+                        continue;
+                    }
+                };
+                match cipher.decrypt_token(&account.email, &blob) {
+                    Ok(token) => provider.set_refresh_token(&account.email, token),
+                    Err(e) => {
+                        let why = format!("stored refresh token unusable: {e}");
+                        broken.insert(account.email.clone(), why);
+                    }
                 }
             }
-            Ok(provider)
+            Ok((provider, broken))
         }
     }
 }

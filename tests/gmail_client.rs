@@ -454,3 +454,39 @@ async fn history_ids_round_trip_as_numbers() {
     assert_eq!(p.history_id, fake.history_id(ALICE));
     assert!(p.history_id > HistoryId(0));
 }
+
+/// At the SPEC's default budget (90 units/s) a batch of 50 gets (250 units,
+/// charged at once) would overrun Gmail's per-second window by itself, so
+/// the client sizes batches to the budget: no quota 429s, every message back.
+#[tokio::test]
+async fn batches_at_the_default_budget_fit_the_per_second_quota_and_draw_no_429s() {
+    let fake = setup(Some(90)).await;
+    let ids: Vec<String> = (0..60)
+        .map(|n| fake.deliver(ALICE, &raw(n), &["INBOX"]))
+        .collect();
+    let settings = GmailSettings {
+        units_per_sec: 90,
+        ..fast_settings(&fake)
+    };
+    let gmail = client(&fake, settings);
+    fake.reset_counters();
+    let out = gmail
+        .get_messages_batch(ALICE, &ids, MessageFormat::Minimal, &[])
+        .await;
+    let got: Vec<&str> = out
+        .iter()
+        .map(|r| r.as_ref().unwrap().id.as_str())
+        .collect();
+    assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let counters = fake.counters();
+    assert_eq!(counters.quota_429s, 0, "{counters:?}");
+    assert_eq!(
+        calls(&fake, "users.messages.get"),
+        60,
+        "no inner call repeated"
+    );
+    assert!(
+        calls(&fake, "batch") >= 4,
+        "60 gets need batches of ≤17 at 90/s"
+    );
+}

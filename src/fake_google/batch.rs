@@ -128,7 +128,9 @@ fn parse_part(chunk: &str, outer_auth: Option<&str>) -> Result<Part, String> {
         .or(outer_auth)
         .map(String::from);
     let body = match header(&lines[1..], "content-length").and_then(|n| n.parse::<usize>().ok()) {
-        Some(n) if n <= body.len() => &body[..n],
+        // `get` rather than indexing: a Content-Length that does not land on
+        // a character boundary is malformed input, not a reason to panic.
+        Some(n) if n <= body.len() => body.get(..n).unwrap_or(body),
         _ => body.trim_end(),
     };
     Ok(Part {

@@ -33,13 +33,26 @@ impl GmailClient {
         metadata_headers: &[&str],
     ) -> Vec<ItemResult> {
         let chunks = ids
-            .chunks(MAX_BATCH)
+            .chunks(self.batch_size())
             .map(|chunk| self.batch_chunk(mailbox, chunk, format, metadata_headers));
         futures::future::join_all(chunks)
             .await
             .into_iter()
             .flatten()
             .collect()
+    }
+
+    /// Calls per batch: at most 50, and no more than one second of the
+    /// mailbox's quota (5 units a get), because a batch is charged all at
+    /// once and Gmail's per-second window would refuse the excess.
+    fn batch_size(&self) -> usize {
+        let s = self.settings();
+        if s.units_per_sec == 0 {
+            return MAX_BATCH;
+        }
+        let per_sec = f64::from(s.units_per_sec) * (1.0 - s.quota_headroom).clamp(0.0, 1.0);
+        let gets = (per_sec / f64::from(GmailMethod::MessagesGet.cost())).floor() as usize;
+        gets.clamp(1, MAX_BATCH)
     }
 
     async fn batch_chunk(

@@ -162,7 +162,10 @@ impl Quota {
     async fn take_units(&self, mq: &MailboxQuota, units: u32) {
         let rate = self.settings.rate();
         let cost = f64::from(units);
-        let capacity = f64::from(self.settings.burst_units).max(cost);
+        // Idle time saves at most `burst_units`, whatever the call costs: a
+        // dear call (send, watch, a batch) waits for the rest of its cost, so
+        // no one-second window ever carries more than rate + burst.
+        let capacity = f64::from(self.settings.burst_units);
         let mut bucket = mq.bucket.lock().await;
         let now = Instant::now();
         let full_since = now
