@@ -31,6 +31,8 @@
 //!   one token per enrolled mailbox).
 //! - [`clock`], [`secret`]: injected time; values that never print.
 
+pub mod attachments;
+pub mod capture;
 pub mod check;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,1 @@
+//! Content-addressed attachment files. (Being built.)

@@ -1,0 +1,1 @@
+//! Pub/Sub push notifications (SPEC §6 "Push"). (Being built.)
