@@ -1,0 +1,1 @@
+//! Test stack against fake Google. (Being built.)

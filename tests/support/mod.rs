@@ -1,0 +1,8 @@
+//! Shared integration-test support: `app` (spawn a daemon-side stack
+//! against a fresh fake Google), `world` (the ground-truth mail world) and
+//! `snapshot` (what the database holds, for comparing against the truth).
+#![allow(dead_code)]
+
+pub mod app;
+pub mod snapshot;
+pub mod world;

@@ -1,0 +1,1 @@
+//! Database snapshot. (Being built.)
