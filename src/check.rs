@@ -4,14 +4,11 @@
 //! Each check is a named row; the command exits 1 if any row failed, so an
 //! operator (or a deploy script) sees exactly which mailbox is broken.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use crate::clock::SharedClock;
-use crate::config::{self, AuthMethod, Config, ConfigError};
-use crate::crypto::TokenCipher;
-use crate::google::auth::{scopes, OAuthClient, ServiceAccountKey, TokenProvider};
-use crate::store::{Account, Store};
+use crate::config::{self, Config, ConfigError};
+use crate::google::auth::scopes;
+use crate::google::setup;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -144,7 +141,7 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
             )]
         }
     };
-    let (provider, broken) = match token_provider(config, store, &accounts, clock) {
+    let (provider, broken) = match setup::token_provider(config, store, &accounts, clock) {
         Ok(p) => p,
         Err(why) => {
             return accounts
@@ -177,67 +174,3 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
     rows
 }
 
-/// The token provider for the configured auth method, and the mailboxes
-/// already known to be broken (an OAuth refresh token that will not
-/// decrypt), with why. A mailbox without a refresh token fails at mint time
-/// with an error that names it.
-fn token_provider(
-    config: &Config,
-    store: &Store,
-    accounts: &[Account],
-    clock: SharedClock,
-) -> Result<(TokenProvider, HashMap<String, String>), String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    match config.auth_method {
-        AuthMethod::Dwd => {
-            let json = config
-                .sa_key_json
-                .as_ref()
-                .ok_or("CRM_GMAIL_SA_KEY_PATH is not set: no service-account key to sign with")?;
-            let key = ServiceAccountKey::from_json(json.expose()).map_err(|e| e.to_string())?;
-            let provider =
-                TokenProvider::service_account(key, config.token_uri.clone(), http, clock);
-            Ok((provider, HashMap::new()))
-        }
-        AuthMethod::OAuth => {
-            let oauth = config
-                .oauth
-                .as_ref()
-                .ok_or("OAuth mode without CRM_GMAIL_OAUTH_*")?;
-            let key = config
-                .secret_key
-                .as_ref()
-                .ok_or("CRM_GMAIL_SECRET_KEY_PATH is not set: cannot decrypt refresh tokens")?;
-            let client = OAuthClient {
-                client_id: oauth.client_id.clone(),
-                client_secret: oauth.client_secret.clone(),
-                token_uri: config.token_uri.clone(),
-            };
-            let provider = TokenProvider::oauth(client, http, clock);
-            let cipher = TokenCipher::new(key);
-            // A blob that will not decrypt fails only that mailbox's row.
-            let mut broken = HashMap::new();
-            for account in accounts {
-                let blob = match store.refresh_token(account.id) {
-                    Ok(Some(blob)) => blob,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        broken.insert(account.email.clone(), e.to_string());
-                        continue;
-                    }
-                };
-                match cipher.decrypt_token(&account.email, &blob) {
-                    Ok(token) => provider.set_refresh_token(&account.email, token),
-                    Err(e) => {
-                        let why = format!("stored refresh token unusable: {e}");
-                        broken.insert(account.email.clone(), why);
-                    }
-                }
-            }
-            Ok((provider, broken))
-        }
-    }
-}

@@ -6,6 +6,7 @@
 //!   [`batch`] + [`batch_codec`]: the multipart batch endpoint.
 //! - [`quota`]: per-mailbox unit buckets and in-flight caps; [`retry`]:
 //!   error classification and backoff; [`error`]: the two error types.
+//! - [`setup`]: the token provider and client the configuration asks for.
 
 pub mod auth;
 pub mod batch;
@@ -16,6 +17,7 @@ pub mod gmail;
 pub mod quota;
 pub mod retry;
 pub mod settings;
+pub mod setup;
 pub mod token;
 pub mod types;
 

@@ -10,10 +10,16 @@
 //! pool so a slow query never stalls the runtime.
 
 mod accounts;
+mod bodies;
 mod directory;
+mod emails;
 mod error;
 mod migrate;
+mod queue;
+mod runs;
 mod settings;
+mod sync;
+mod threads;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -24,6 +30,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Account, AccountStatus, EnrollOutcome};
+pub use bodies::{AttachmentRow, AttachmentStatus, BodyRecord};
+pub use emails::{
+    EmailRecord, LinkDecision, LinkRow, Linker, ParticipantRow, RelinkReport, SavedEmail,
+    SightingRecord,
+};
+pub use queue::{FetchKind, FetchSource, QueueCounts, QueueItem};
+pub use runs::{MailboxStatus, RunCounts, RunStatus, SyncKind};
+pub use sync::{BackfillCheckpoint, NetChange, SightingChanges};
 pub use directory::{
     Directory, DirectoryContact, DirectoryCounts, DirectoryInvestor, DirectoryUser, UserRole,
 };
