@@ -145,6 +145,14 @@ impl Store {
         })
     }
 
+    /// Removes an item whose work turned out to be done already.
+    pub fn drop_fetch(&self, item_id: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute("DELETE FROM email_fetch_queue WHERE id = ?1", [item_id])?;
+            Ok(())
+        })
+    }
+
     /// Counts for status and progress.
     pub fn queue_counts(&self, account_id: i64) -> Result<QueueCounts, StoreError> {
         let now = self.now_ms();

@@ -190,14 +190,21 @@ impl Store {
         account_id: i64,
         listed: &HashSet<String>,
         cursor: u64,
+        window_start_ms: Option<i64>,
     ) -> Result<SightingChanges, StoreError> {
         let now = self.now_ms();
         self.write(|c| {
             let tx = c.transaction()?;
             let mut out = SightingChanges::default();
             let live = sightings_liveness(&tx, account_id)?;
-            for (id, is_live) in &live {
-                if *is_live && !listed.contains(id) {
+            let in_window = |d: Option<i64>| match (window_start_ms, d) {
+                (Some(w), Some(d)) => d >= w,
+                _ => true,
+            };
+            for (id, (is_live, date)) in &live {
+                // Outside a limited backfill window nothing is listed, so
+                // absence there proves nothing.
+                if *is_live && !listed.contains(id) && in_window(*date) {
                     tx.prepare_cached(
                         "UPDATE email_account_messages SET deleted_at = ?3, updated_at = ?3 \
                          WHERE account_id = ?1 AND gmail_message_id = ?2",
@@ -208,7 +215,7 @@ impl Store {
                 }
             }
             for id in listed {
-                if !live.get(id).copied().unwrap_or(false) {
+                if !live.get(id).is_some_and(|(l, _)| *l) {
                     let src = FetchSource::Reconcile;
                     out.enqueued +=
                         u64::from(queue::enqueue(&tx, account_id, id, FetchKind::Metadata, src, now)?);
@@ -260,12 +267,14 @@ fn sighted(c: &Connection, account_id: i64, gmail_id: &str) -> Result<bool, Stor
     .is_some())
 }
 
-fn sightings_liveness(c: &Connection, account_id: i64) -> Result<HashMap<String, bool>, StoreError> {
+type Liveness = HashMap<String, (bool, Option<i64>)>;
+
+fn sightings_liveness(c: &Connection, account_id: i64) -> Result<Liveness, StoreError> {
     let mut s = c.prepare_cached(
-        "SELECT gmail_message_id, deleted_at IS NULL AND is_trash = 0 AND is_spam = 0 \
-         FROM email_account_messages WHERE account_id = ?1",
+        "SELECT gmail_message_id, deleted_at IS NULL AND is_trash = 0 AND is_spam = 0, \
+           internal_date_ms FROM email_account_messages WHERE account_id = ?1",
     )?;
-    let rows = s.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = s.query_map([account_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -1,0 +1,137 @@
+//! One sync of one mailbox: picks the step (backfill until done, then
+//! incremental; `Full` forces the re-list), holds the mailbox's lock so
+//! there is never more than one sync per mailbox, records the run in
+//! `email_sync_runs` and the outcome on the account. A refused grant moves
+//! the mailbox to `error` with the reason; other mailboxes carry on.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::backfill::BackfillEnd;
+use super::record::LinkContext;
+use super::{Capture, CaptureError};
+use crate::store::{Account, AccountStatus, RunCounts, RunStatus, SyncKind};
+
+/// What the caller asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Backfill until done, then incremental.
+    #[default]
+    Auto,
+    /// Like `Auto`, recorded as a push-triggered run.
+    Push,
+    /// A full re-list and reconcile (after backfill is done).
+    Full,
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub account_id: i64,
+    pub email: String,
+    pub kind: SyncKind,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+    /// Skipped: the mailbox is paused, revoked or in error.
+    pub skipped: bool,
+}
+
+impl Capture {
+    /// Syncs one mailbox (waits if a sync of it is already running).
+    pub async fn sync_account(&self, account_id: i64, mode: SyncMode) -> Result<SyncReport, CaptureError> {
+        let lock = self.mailbox_lock(account_id);
+        let _held = lock.lock().await;
+        let account = self.db(move |s| s.account(account_id)).await?;
+        if account.status != AccountStatus::Active {
+            return Ok(SyncReport {
+                account_id,
+                email: account.email,
+                kind: SyncKind::Incremental,
+                status: RunStatus::Ok,
+                counts: RunCounts::default(),
+                error: None,
+                skipped: true,
+            });
+        }
+        let kind = match (mode, account.backfill_done) {
+            (_, false) => SyncKind::Backfill,
+            (SyncMode::Full, true) => SyncKind::Full,
+            (SyncMode::Push, true) => SyncKind::Push,
+            (SyncMode::Auto, true) => SyncKind::Incremental,
+        };
+        let start = account.history_id;
+        let run = self.db(move |s| s.start_sync_run(account_id, kind, start)).await?;
+        let mut counts = RunCounts::default();
+        let result = self.run_step(&account, kind, &mut counts).await;
+        let (status, error, set) = match &result {
+            Ok(true) => (RunStatus::Ok, None, None),
+            Ok(false) => (RunStatus::Partial, None, None),
+            Err(e) => {
+                let set = e.refused_grant().map(|_| AccountStatus::Error);
+                (RunStatus::Failed, Some(e.to_string()), set)
+            }
+        };
+        if let Some(e) = &error {
+            tracing::warn!(mailbox = %account.email, kind = kind.as_str(), error = %e, "sync failed");
+        }
+        let err2 = error.clone();
+        self.db(move |s| s.finish_sync_run(run, &counts, status, err2.as_deref(), set))
+            .await?;
+        Ok(SyncReport {
+            account_id,
+            email: account.email,
+            kind,
+            status,
+            counts,
+            error,
+            skipped: false,
+        })
+    }
+
+    /// Every active mailbox, concurrently (each paced by its own quota).
+    pub async fn sync_all(&self, mode: SyncMode) -> Result<Vec<SyncReport>, CaptureError> {
+        let accounts = self.db(|s| s.list_accounts()).await?;
+        let runs = accounts
+            .iter()
+            .filter(|a| a.status == AccountStatus::Active)
+            .map(|a| self.sync_account(a.id, mode));
+        futures::future::join_all(runs).await.into_iter().collect()
+    }
+
+    /// Ok(true): complete; Ok(false): items still wait in the queue.
+    async fn run_step(&self, account: &Account, kind: SyncKind, counts: &mut RunCounts) -> Result<bool, CaptureError> {
+        let domains = self.inner.settings.our_domains.clone();
+        let ctx = Arc::new(self.db(move |s| LinkContext::load(s, &domains)).await?);
+        match kind {
+            SyncKind::Backfill => {
+                let end = self.backfill(account, &ctx, counts).await?;
+                if end == BackfillEnd::Pending {
+                    return Ok(false);
+                }
+                // History that arrived during backfill, right away.
+                let account = self.db({
+                    let id = account.id;
+                    move |s| s.account(id)
+                })
+                .await?;
+                self.incremental(&account, &ctx, counts).await?;
+            }
+            SyncKind::Full => self.full_resync(account, &ctx, counts, false).await?,
+            SyncKind::Incremental | SyncKind::Push => self.incremental(account, &ctx, counts).await?,
+        }
+        let id = account.id;
+        let left = self.db(move |s| s.queue_counts(id)).await?;
+        Ok(left.pending == 0 && left.failed == 0)
+    }
+
+    /// Re-decides every email's links after a directory change and fetches
+    /// bodies of newly matched email from a live copy.
+    pub async fn rematch(&self) -> Result<crate::store::RelinkReport, CaptureError> {
+        let domains = self.inner.settings.our_domains.clone();
+        let ctx = Arc::new(self.db(move |s| LinkContext::load(s, &domains)).await?);
+        self.db(move |s| s.relink_all(&|p| ctx.decide(p))).await
+    }
+}
