@@ -74,6 +74,8 @@ impl Rate {
 }
 
 impl PushLimiter {
+    /// Rates in notices per second; a burst is how many may come at once
+    /// after a quiet spell (0 refuses everything). Buckets start full.
     pub fn new(
         per_mailbox_per_sec: f64,
         per_mailbox_burst: u32,
