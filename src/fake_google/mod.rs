@@ -9,7 +9,8 @@
 //! Python client in tests). Inside: `token` (grants), `gmail` (routing and
 //! the auth/fault/quota gate) → `messages`/`users`/`compose` handlers over
 //! `mailbox`/`history`; `batch` re-enters `gmail` per inner call; `server`
-//! turns replies into HTTP (or dropped connections).
+//! turns replies into HTTP (or dropped connections); `oidc` publishes the
+//! JWKS and mints the OIDC tokens of Pub/Sub push.
 
 mod batch;
 mod compose;
@@ -21,6 +22,7 @@ mod keys;
 mod mailbox;
 mod messages;
 pub mod mime;
+mod oidc;
 pub mod query;
 mod quota;
 mod reply;
@@ -88,6 +90,8 @@ pub struct Counters {
     pub peak_units_per_sec: u64,
     /// Successful and failed POSTs to /token.
     pub token_exchanges: u64,
+    /// GETs of the push JWKS (`/oauth2/v3/certs`), faulted ones included.
+    pub jwks_fetches: u64,
 }
 
 /// A running fake. Cheap to clone; the server stops when the last handle

@@ -5,12 +5,12 @@
 
 use super::reply::Reply;
 use super::state::Shared;
-use super::{batch, gmail, token};
+use super::{batch, gmail, oidc, token};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use std::io;
@@ -32,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/token", post(token_entry))
         .route("/batch/gmail/v1", post(batch_entry))
         .route("/batch", post(batch_entry))
+        .route("/oauth2/v3/certs", get(jwks_entry))
         .fallback(gmail_entry)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -43,6 +44,13 @@ async fn token_entry(
     body: Bytes,
 ) -> Response {
     finish(token::exchange(&shared, &body), &conn)
+}
+
+async fn jwks_entry(
+    State(shared): State<AppState>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+) -> Response {
+    finish(oidc::jwks(&shared).await, &conn)
 }
 
 async fn batch_entry(
