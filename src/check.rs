@@ -173,4 +173,3 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
     }
     rows
 }
-

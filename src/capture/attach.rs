@@ -17,7 +17,9 @@ use super::{Capture, CaptureError, Progress};
 use crate::google::types::{decode_base64url, Message};
 use crate::google::{GmailError, MessageFormat};
 use crate::parse::{self, AttachmentRef};
-use crate::store::{Account, AttachmentRow, AttachmentStatus, BodyRecord, FetchKind, QueueItem, RunCounts};
+use crate::store::{
+    Account, AttachmentRow, AttachmentStatus, BodyRecord, FetchKind, QueueItem, RunCounts,
+};
 
 enum Fetched {
     Done,
@@ -33,7 +35,9 @@ impl Capture {
     ) -> Result<usize, CaptureError> {
         let chunk = self.inner.settings.full_chunk;
         let id = account.id;
-        let items = self.db(move |s| s.due_fetches(id, FetchKind::Full, chunk)).await?;
+        let items = self
+            .db(move |s| s.due_fetches(id, FetchKind::Full, chunk))
+            .await?;
         if items.is_empty() {
             return Ok(0);
         }
@@ -73,7 +77,8 @@ impl Capture {
         let (aid, gid) = (account.id, item.gmail_message_id.clone());
         if !visible(&msg.label_ids) {
             let labels = msg.label_ids.clone();
-            self.db(move |s| s.skip_fetched(aid, &gid, Some(&labels))).await?;
+            self.db(move |s| s.skip_fetched(aid, &gid, Some(&labels)))
+                .await?;
             return Ok(Fetched::Done);
         }
         let known = self.db(move |s| s.sighting_email(aid, &gid)).await?;
@@ -98,7 +103,10 @@ impl Capture {
         let stored = self.db(move |s| s.stored_attachments(email_id)).await?;
         let mut rows = Vec::with_capacity(parsed.attachments.len());
         for a in &parsed.attachments {
-            match self.attachment(account, &parsed.gmail_id, a, &stored, &permits).await {
+            match self
+                .attachment(account, &parsed.gmail_id, a, &stored, &permits)
+                .await
+            {
                 Ok(row) => rows.push(row),
                 Err(e) if e.is_retryable() => return Ok(Fetched::Retry(e)),
                 Err(e) => return Err(e),
@@ -142,7 +150,10 @@ impl Capture {
             row.status = AttachmentStatus::TooLarge;
             return Ok(row);
         }
-        let _permit = permits.acquire().await.map_err(|e| CaptureError::Setup(e.to_string()))?;
+        let _permit = permits
+            .acquire()
+            .await
+            .map_err(|e| CaptureError::Setup(e.to_string()))?;
         let bytes = match (&a.data, &a.attachment_id) {
             (Some(d), _) => d.clone(),
             (None, Some(att)) => match self.download(account, gmail_id, att).await {
@@ -167,7 +178,12 @@ impl Capture {
         Ok(row)
     }
 
-    async fn download(&self, account: &Account, gmail_id: &str, att: &str) -> Result<Vec<u8>, CaptureError> {
+    async fn download(
+        &self,
+        account: &Account,
+        gmail_id: &str,
+        att: &str,
+    ) -> Result<Vec<u8>, CaptureError> {
         let body = self
             .inner
             .gmail

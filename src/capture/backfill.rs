@@ -55,9 +55,11 @@ impl Capture {
                 .await?;
             listed_all = next.is_none();
             page = next;
-            self.drain(account, ctx, FetchSource::Backfill, counts).await?;
+            self.drain(account, ctx, FetchSource::Backfill, counts)
+                .await?;
         }
-        self.drain(account, ctx, FetchSource::Backfill, counts).await?;
+        self.drain(account, ctx, FetchSource::Backfill, counts)
+            .await?;
         let left = self.db(move |s| s.queue_counts(id)).await?;
         if left.pending > 0 {
             return Ok(BackfillEnd::Pending);

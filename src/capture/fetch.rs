@@ -53,7 +53,12 @@ impl Capture {
         Ok(self.inner.store.run(f).await?)
     }
 
-    async fn due(&self, account_id: i64, kind: FetchKind, n: usize) -> Result<Vec<QueueItem>, CaptureError> {
+    async fn due(
+        &self,
+        account_id: i64,
+        kind: FetchKind,
+        n: usize,
+    ) -> Result<Vec<QueueItem>, CaptureError> {
         self.db(move |s| s.due_fetches(account_id, kind, n)).await
     }
 
@@ -108,10 +113,16 @@ impl Capture {
         item: &QueueItem,
         msg: &Message,
         ctx: &LinkContext,
-    ) -> Result<Option<(crate::store::EmailRecord, crate::store::SightingRecord)>, CaptureError> {
+    ) -> Result<Option<(crate::store::EmailRecord, crate::store::SightingRecord)>, CaptureError>
+    {
         if !visible(&msg.label_ids) {
-            let (id, gid, labels) = (account.id, item.gmail_message_id.clone(), msg.label_ids.clone());
-            self.db(move |s| s.skip_fetched(id, &gid, Some(&labels))).await?;
+            let (id, gid, labels) = (
+                account.id,
+                item.gmail_message_id.clone(),
+                msg.label_ids.clone(),
+            );
+            self.db(move |s| s.skip_fetched(id, &gid, Some(&labels)))
+                .await?;
             return Ok(None);
         }
         match parse::parse_message(msg) {
@@ -138,7 +149,10 @@ impl Capture {
             counts.deleted += 1;
             return match item.kind {
                 FetchKind::Metadata => self.db(move |s| s.skip_fetched(id, &gid, None)).await,
-                FetchKind::Full => self.db(move |s| s.full_fetch_gone(id, &gid).map(|_| ())).await,
+                FetchKind::Full => {
+                    self.db(move |s| s.full_fetch_gone(id, &gid).map(|_| ()))
+                        .await
+                }
             };
         }
         let err = CaptureError::Gmail(e);
@@ -150,7 +164,9 @@ impl Capture {
         if err.is_retryable() {
             let delay = defer_delay(item.attempts);
             let max = self.inner.settings.max_fetch_attempts;
-            let gave_up = self.db(move |s| s.defer_fetch(&item, &why, delay, max)).await?;
+            let gave_up = self
+                .db(move |s| s.defer_fetch(&item, &why, delay, max))
+                .await?;
             if gave_up {
                 tracing::warn!(mailbox = %account.email, message = %gid, error = %err, "fetch failed too often; marked failed");
             }

@@ -15,7 +15,12 @@ use crate::google::types::{History, HistoryId};
 use crate::google::{GmailError, HistoryParams};
 use crate::store::{Account, FetchSource, NetChange, RunCounts, SightingChanges};
 
-const HISTORY_TYPES: [&str; 4] = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"];
+const HISTORY_TYPES: [&str; 4] = [
+    "messageAdded",
+    "messageDeleted",
+    "labelAdded",
+    "labelRemoved",
+];
 
 impl Capture {
     pub(crate) async fn incremental(
@@ -43,7 +48,12 @@ impl Capture {
         };
         let mut page: Option<String> = None;
         loop {
-            let resp = match self.inner.gmail.list_history(&account.email, &params, page.as_deref()).await {
+            let resp = match self
+                .inner
+                .gmail
+                .list_history(&account.email, &params, page.as_deref())
+                .await
+            {
                 Ok(r) => r,
                 Err(GmailError::HistoryExpired { .. }) => {
                     tracing::warn!(mailbox = %account.email, cursor, "history cursor expired; full re-sync");
@@ -55,10 +65,17 @@ impl Capture {
             let last_record = resp.history.iter().map(|h| h.id.0).max().unwrap_or(cursor);
             // Mid-listing, the cursor may only move to the last record seen;
             // the mailbox's own historyId is the cursor only after the last page.
-            let new_cursor = if next.is_some() { last_record } else { resp.history_id.0 }.max(cursor);
+            let new_cursor = if next.is_some() {
+                last_record
+            } else {
+                resp.history_id.0
+            }
+            .max(cursor);
             let net = net_changes(&resp.history);
             let id = account.id;
-            let applied = self.db(move |s| s.apply_history(id, &net, new_cursor)).await?;
+            let applied = self
+                .db(move |s| s.apply_history(id, &net, new_cursor))
+                .await?;
             tally(counts, &applied);
             cursor = new_cursor;
             match next {
@@ -105,7 +122,8 @@ impl Capture {
             .db(move |s| s.reconcile(id, &listed, cursor, window))
             .await?;
         tally(counts, &applied);
-        self.drain(account, ctx, FetchSource::Reconcile, counts).await
+        self.drain(account, ctx, FetchSource::Reconcile, counts)
+            .await
     }
 }
 
@@ -128,7 +146,9 @@ pub(crate) fn net_changes(history: &[History]) -> Vec<(String, NetChange)> {
     for h in history {
         for m in &h.messages_added {
             let labels = m.message.label_ids.clone();
-            touch(&m.message.id, &|_| NetChange::Present { labels: labels.clone() });
+            touch(&m.message.id, &|_| NetChange::Present {
+                labels: labels.clone(),
+            });
         }
         for l in &h.labels_added {
             touch(&l.message.id, &|prev| relabel(prev, &l.label_ids, &[]));
@@ -149,16 +169,29 @@ pub(crate) fn net_changes(history: &[History]) -> Vec<(String, NetChange)> {
 fn relabel(prev: Option<NetChange>, add: &[String], remove: &[String]) -> NetChange {
     let apply = |mut set: Vec<String>| {
         set.retain(|x| !remove.contains(x));
-        set.extend(add.iter().filter(|a| !set.contains(a)).cloned().collect::<Vec<_>>());
+        set.extend(
+            add.iter()
+                .filter(|a| !set.contains(a))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         set
     };
     match prev {
         Some(NetChange::Gone) => NetChange::Gone,
-        Some(NetChange::Present { labels }) => NetChange::Present { labels: apply(labels) },
+        Some(NetChange::Present { labels }) => NetChange::Present {
+            labels: apply(labels),
+        },
         Some(NetChange::Relabeled { add: a, remove: r }) => {
             let mut a = apply(a);
             let mut r: Vec<String> = r.into_iter().filter(|x| !add.contains(x)).collect();
-            r.extend(remove.iter().filter(|x| !r.contains(x)).cloned().collect::<Vec<_>>());
+            r.extend(
+                remove
+                    .iter()
+                    .filter(|x| !r.contains(x))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             a.retain(|x| !r.contains(x));
             NetChange::Relabeled { add: a, remove: r }
         }

@@ -41,7 +41,11 @@ pub struct SyncReport {
 
 impl Capture {
     /// Syncs one mailbox (waits if a sync of it is already running).
-    pub async fn sync_account(&self, account_id: i64, mode: SyncMode) -> Result<SyncReport, CaptureError> {
+    pub async fn sync_account(
+        &self,
+        account_id: i64,
+        mode: SyncMode,
+    ) -> Result<SyncReport, CaptureError> {
         let lock = self.mailbox_lock(account_id);
         let _held = lock.lock().await;
         let account = self.db(move |s| s.account(account_id)).await?;
@@ -63,7 +67,9 @@ impl Capture {
             (SyncMode::Auto, true) => SyncKind::Incremental,
         };
         let start = account.history_id;
-        let run = self.db(move |s| s.start_sync_run(account_id, kind, start)).await?;
+        let run = self
+            .db(move |s| s.start_sync_run(account_id, kind, start))
+            .await?;
         let mut counts = RunCounts::default();
         let result = self.run_step(&account, kind, &mut counts).await;
         let (status, error, set) = match &result {
@@ -102,7 +108,12 @@ impl Capture {
     }
 
     /// Ok(true): complete; Ok(false): items still wait in the queue.
-    async fn run_step(&self, account: &Account, kind: SyncKind, counts: &mut RunCounts) -> Result<bool, CaptureError> {
+    async fn run_step(
+        &self,
+        account: &Account,
+        kind: SyncKind,
+        counts: &mut RunCounts,
+    ) -> Result<bool, CaptureError> {
         let domains = self.inner.settings.our_domains.clone();
         let ctx = Arc::new(self.db(move |s| LinkContext::load(s, &domains)).await?);
         match kind {
@@ -112,15 +123,18 @@ impl Capture {
                     return Ok(false);
                 }
                 // History that arrived during backfill, right away.
-                let account = self.db({
-                    let id = account.id;
-                    move |s| s.account(id)
-                })
-                .await?;
+                let account = self
+                    .db({
+                        let id = account.id;
+                        move |s| s.account(id)
+                    })
+                    .await?;
                 self.incremental(&account, &ctx, counts).await?;
             }
             SyncKind::Full => self.full_resync(account, &ctx, counts, false).await?,
-            SyncKind::Incremental | SyncKind::Push => self.incremental(account, &ctx, counts).await?,
+            SyncKind::Incremental | SyncKind::Push => {
+                self.incremental(account, &ctx, counts).await?
+            }
         }
         let id = account.id;
         let left = self.db(move |s| s.queue_counts(id)).await?;

@@ -36,7 +36,10 @@ pub fn gmail_client(
     let http = reqwest::Client::builder()
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    Ok((GmailClient::new(gmail_settings(config), tokens, http), broken))
+    Ok((
+        GmailClient::new(gmail_settings(config), tokens, http),
+        broken,
+    ))
 }
 
 /// The token provider for the configured auth method, and the mailboxes

@@ -61,7 +61,12 @@ impl Store {
             if let Some(id) = email_id {
                 write_body(&tx, id, body, now)?;
             }
-            queue::dequeue(&tx, account_id, &body.gmail_message_id, Some(FetchKind::Full))?;
+            queue::dequeue(
+                &tx,
+                account_id,
+                &body.gmail_message_id,
+                Some(FetchKind::Full),
+            )?;
             tx.commit()?;
             Ok(email_id)
         })
@@ -91,7 +96,8 @@ impl Store {
             let mut requeued = false;
             if let Some(email_id) = sighting_email_id(&tx, account_id, gmail_id)? {
                 if let Some((a, g)) = live_sighting(&tx, email_id, Some((account_id, gmail_id)))? {
-                    requeued = queue::enqueue(&tx, a, &g, FetchKind::Full, FetchSource::Rematch, now)?;
+                    requeued =
+                        queue::enqueue(&tx, a, &g, FetchKind::Full, FetchSource::Rematch, now)?;
                 }
             }
             tx.commit()?;

@@ -121,7 +121,9 @@ impl Store {
                 "SELECT e.id, e.has_body FROM email_account_messages s JOIN emails e \
                  ON e.id = s.email_id WHERE s.account_id = ?1 AND s.gmail_message_id = ?2",
             )?
-            .query_row(params![account_id, gmail_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![account_id, gmail_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?)
         })
     }
@@ -344,7 +346,10 @@ fn relink_email(
     let d = linker(&participants);
     let keep_links = !d.excluded && !d.internal_only;
     let desired: BTreeMap<&str, &LinkRow> = if keep_links {
-        d.links.iter().map(|l| (l.investor_id.as_str(), l)).collect()
+        d.links
+            .iter()
+            .map(|l| (l.investor_id.as_str(), l))
+            .collect()
     } else {
         BTreeMap::new()
     };
@@ -421,10 +426,15 @@ fn replace_links(
         )?
         .execute(params![email_id, inv, want.0, want.1, want.2, now])?;
     }
-    for inv in existing.keys().filter(|k| !desired.contains_key(k.as_str())) {
+    for inv in existing
+        .keys()
+        .filter(|k| !desired.contains_key(k.as_str()))
+    {
         changed = true;
-        c.prepare_cached("DELETE FROM email_investor_links WHERE email_id = ?1 AND investor_id = ?2")?
-            .execute(params![email_id, inv])?;
+        c.prepare_cached(
+            "DELETE FROM email_investor_links WHERE email_id = ?1 AND investor_id = ?2",
+        )?
+        .execute(params![email_id, inv])?;
     }
     Ok((changed, new_links))
 }

@@ -31,19 +31,19 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Account, AccountStatus, EnrollOutcome};
 pub use bodies::{AttachmentRow, AttachmentStatus, BodyRecord};
+pub use directory::{
+    Directory, DirectoryContact, DirectoryCounts, DirectoryInvestor, DirectoryUser, UserRole,
+};
 pub use emails::{
     EmailRecord, LinkDecision, LinkRow, Linker, ParticipantRow, RelinkReport, SavedEmail,
     SightingRecord,
 };
-pub use queue::{FetchKind, FetchSource, QueueCounts, QueueItem};
-pub use runs::{MailboxStatus, RunCounts, RunStatus, SyncKind};
-pub use sync::{BackfillCheckpoint, NetChange, SightingChanges};
-pub use directory::{
-    Directory, DirectoryContact, DirectoryCounts, DirectoryInvestor, DirectoryUser, UserRole,
-};
 pub use error::StoreError;
 pub use migrate::{latest_version, AppliedMigration};
+pub use queue::{FetchKind, FetchSource, QueueCounts, QueueItem};
+pub use runs::{MailboxStatus, RunCounts, RunStatus, SyncKind};
 pub use settings::AuditEntry;
+pub use sync::{BackfillCheckpoint, NetChange, SightingChanges};
 
 use crate::clock::{self, SharedClock};
 

@@ -83,9 +83,8 @@ impl Store {
                  WHERE account_id = ?1 AND kind = ?2 AND failed_at IS NULL AND not_before <= ?3 \
                  ORDER BY id LIMIT ?4",
             )?;
-            let rows = stmt.query_map(
-                params![account_id, kind.as_str(), now, limit as i64],
-                |r| {
+            let rows =
+                stmt.query_map(params![account_id, kind.as_str(), now, limit as i64], |r| {
                     Ok(QueueItem {
                         id: r.get(0)?,
                         account_id,
@@ -93,8 +92,7 @@ impl Store {
                         kind,
                         attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
                     })
-                },
-            )?;
+                })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }

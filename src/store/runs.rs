@@ -73,6 +73,9 @@ impl RunStatus {
     }
 }
 
+/// A past run: kind, status, counts, error.
+pub type RunSummary = (String, String, RunCounts, Option<String>);
+
 /// One mailbox's sync state for `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxStatus {
@@ -107,7 +110,12 @@ impl Store {
             c.execute(
                 "INSERT INTO email_sync_runs (account_id, kind, started_at, history_id_start) \
                  VALUES (?1, ?2, ?3, ?4)",
-                params![account_id, kind.as_str(), now, history_start.map(|h| h.to_string())],
+                params![
+                    account_id,
+                    kind.as_str(),
+                    now,
+                    history_start.map(|h| h.to_string())
+                ],
             )?;
             c.execute(
                 "UPDATE email_accounts SET last_sync_at = ?2 WHERE id = ?1",
@@ -131,10 +139,11 @@ impl Store {
         let now = self.now_ms();
         self.write(|c| {
             let tx = c.transaction()?;
-            let account_id: i64 =
-                tx.query_row("SELECT account_id FROM email_sync_runs WHERE id = ?1", [run_id], |r| {
-                    r.get(0)
-                })?;
+            let account_id: i64 = tx.query_row(
+                "SELECT account_id FROM email_sync_runs WHERE id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )?;
             let cursor: Option<String> = tx.query_row(
                 "SELECT history_id FROM email_accounts WHERE id = ?1",
                 [account_id],
@@ -190,7 +199,12 @@ impl Store {
     }
 
     /// Records a registered `watch`: its expiry and starting historyId.
-    pub fn set_watch(&self, account_id: i64, expiration_ms: i64, history_id: u64) -> Result<(), StoreError> {
+    pub fn set_watch(
+        &self,
+        account_id: i64,
+        expiration_ms: i64,
+        history_id: u64,
+    ) -> Result<(), StoreError> {
         self.write(|c| {
             c.execute(
                 "UPDATE email_accounts SET watch_expiration = ?2, watch_history_id = ?3 WHERE id = ?1",
@@ -205,7 +219,7 @@ impl Store {
         &self,
         account_id: i64,
         limit: u32,
-    ) -> Result<Vec<(String, String, RunCounts, Option<String>)>, StoreError> {
+    ) -> Result<Vec<RunSummary>, StoreError> {
         self.read(|c| {
             let mut s = c.prepare(
                 "SELECT kind, status, messages_listed, messages_fetched, messages_added, \

@@ -50,7 +50,9 @@ pub struct SightingChanges {
 }
 
 fn visible(labels_: &[String]) -> bool {
-    !labels_.iter().any(|l| l == labels::SPAM || l == labels::TRASH)
+    !labels_
+        .iter()
+        .any(|l| l == labels::SPAM || l == labels::TRASH)
 }
 
 impl Store {
@@ -102,7 +104,12 @@ impl Store {
                    backfill_page_token = NULL, backfill_listed_all = 0, backfill_listed = 0, \
                    messages_total = ?3, backfill_started_at = ?4, sync_phase = 'backfill', \
                    updated_at = ?4 WHERE id = ?1",
-                params![account_id, history_id_to_sql(history_id), messages_total as i64, now],
+                params![
+                    account_id,
+                    history_id_to_sql(history_id),
+                    messages_total as i64,
+                    now
+                ],
             )?;
             Ok(())
         })
@@ -136,7 +143,13 @@ impl Store {
             tx.execute(
                 "UPDATE email_accounts SET backfill_page_token = ?2, backfill_listed_all = ?3, \
                    backfill_listed = backfill_listed + ?4, updated_at = ?5 WHERE id = ?1",
-                params![account_id, next_page, next_page.is_none(), ids.len() as i64, now],
+                params![
+                    account_id,
+                    next_page,
+                    next_page.is_none(),
+                    ids.len() as i64,
+                    now
+                ],
             )?;
             tx.commit()?;
             Ok(queued)
@@ -217,8 +230,14 @@ impl Store {
             for id in listed {
                 if !live.get(id).is_some_and(|(l, _)| *l) {
                     let src = FetchSource::Reconcile;
-                    out.enqueued +=
-                        u64::from(queue::enqueue(&tx, account_id, id, FetchKind::Metadata, src, now)?);
+                    out.enqueued += u64::from(queue::enqueue(
+                        &tx,
+                        account_id,
+                        id,
+                        FetchKind::Metadata,
+                        src,
+                        now,
+                    )?);
                 }
             }
             tx.execute(
@@ -321,7 +340,12 @@ fn apply_one(
         }
         (NetChange::Relabeled { add, remove }, Some(mut l)) => {
             l.retain(|x| !remove.contains(x));
-            l.extend(add.iter().filter(|a| !l.contains(a)).cloned().collect::<Vec<_>>());
+            l.extend(
+                add.iter()
+                    .filter(|a| !l.contains(a))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             set_labels(c, account_id, id, &l, now)?;
             out.relabeled += 1;
         }
@@ -352,11 +376,18 @@ fn set_labels(
            is_trash = ?6, is_spam = ?7, deleted_at = NULL, updated_at = ?8 \
          WHERE account_id = ?1 AND gmail_message_id = ?2",
     )?
-    .execute(params![account_id, gmail_id, json, sent, inbox, trash, spam, now])?;
+    .execute(params![
+        account_id, gmail_id, json, sent, inbox, trash, spam, now
+    ])?;
     Ok(())
 }
 
-fn soft_delete(c: &Connection, account_id: i64, gmail_id: &str, now: i64) -> Result<(), StoreError> {
+fn soft_delete(
+    c: &Connection,
+    account_id: i64,
+    gmail_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "UPDATE email_account_messages SET deleted_at = ?3, updated_at = ?3 \
          WHERE account_id = ?1 AND gmail_message_id = ?2 AND deleted_at IS NULL",
