@@ -27,6 +27,9 @@
 //!   normalized Message-ID, participants, bulk flags, bodies, attachments.
 //! - [`matching`]: participants × the CRM directory → investor links.
 //! - [`threads`]: cross-mailbox threads; subject normalisation.
+//! - [`capture`]: backfill, incremental and push sync of every mailbox
+//!   through a durable fetch queue; [`attachments`]: content-addressed files.
+//! - [`daemon`]: the pieces assembled for `serve`.
 //! - [`check`]: the `check` command's pass/fail table (config, secrets, DB,
 //!   one token per enrolled mailbox).
 //! - [`clock`], [`secret`]: injected time; values that never print.
@@ -37,6 +40,7 @@ pub mod check;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod daemon;
 pub mod fake_google;
 pub mod google;
 pub mod http;

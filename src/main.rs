@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use email_sidecar::config::{self, Config};
 use email_sidecar::http::{self, AppState};
 use email_sidecar::store::Store;
+use email_sidecar::daemon::Daemon;
 use email_sidecar::{check, clock};
+use tokio_util::sync::CancellationToken;
+
+mod sync_cmd;
 
 #[derive(Parser)]
 #[command(name = "email-sidecar", version, about = "Gmail work for the CRM")]
@@ -48,12 +52,19 @@ enum Command {
         #[arg(required = true, value_name = "EMAIL")]
         emails: Vec<String>,
     },
-    /// Sync in the foreground (not yet implemented).
+    /// Sync in the foreground with a progress bar, then exit.
     Sync {
-        #[arg(long)]
+        /// Only this mailbox (default: every active one).
+        #[arg(long, value_name = "EMAIL")]
         account: Option<String>,
+        /// Full re-list and reconcile instead of incremental.
         #[arg(long)]
         full: bool,
+    },
+    /// The CRM directory, from a file in the PUT /api/email/directory shape.
+    Directory {
+        #[command(subcommand)]
+        action: DirectoryAction,
     },
     /// Preview or send the daily digest (not yet implemented).
     Digest {
@@ -64,6 +75,15 @@ enum Command {
     Demo,
 }
 
+#[derive(Subcommand)]
+enum DirectoryAction {
+    /// Replace the directory with FILE.json and relink past email.
+    Load {
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
@@ -72,7 +92,12 @@ fn main() -> ExitCode {
         Command::Migrate => load_config(&cli).and_then(|c| run_migrate(&c)),
         Command::Check => run_check(&cli),
         Command::Enroll { emails } => load_config(&cli).and_then(|c| run_enroll(&c, emails)),
-        Command::Sync { .. } => Ok(not_yet("sync", "the capture issue")),
+        Command::Sync { account, full } => {
+            load_config(&cli).and_then(|c| sync_cmd::run(c, account.as_deref(), *full))
+        }
+        Command::Directory {
+            action: DirectoryAction::Load { file },
+        } => load_config(&cli).and_then(|c| sync_cmd::load_directory(c, file)),
         Command::Digest { .. } => Ok(not_yet("digest", "the digest issue")),
         Command::Demo => Ok(not_yet("demo", "the demo issue")),
     };
@@ -112,7 +137,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Config::from_process_env(path.as_deref()).context("invalid configuration")
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.db_path();
     Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
 }
@@ -135,11 +160,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, enabled = config.enabled, db = %store.path().display(), "listening");
-    let state = AppState {
-        store,
-        config: Arc::new(config),
-        clock: clock::system(),
-    };
+    let mut daemon = Daemon::build(config, store, clock::system()).context("cannot start capture")?;
+    let worker_stop = CancellationToken::new();
+    let worker = daemon.spawn_worker(worker_stop.clone());
+    let state: AppState = daemon.state.clone();
     let stop = Arc::new(tokio::sync::Notify::new());
     let stop_signal = stop.clone();
     let mut server = tokio::spawn(http::serve(listener, state, async move {
@@ -156,9 +180,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // notify_one keeps a permit, so the server sees it even if not yet waiting.
     stop.notify_one();
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
+    worker_stop.cancel();
+    let drained = async {
+        let http = server.await;
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        http
+    };
+    match tokio::time::timeout(Duration::from_secs(10), drained).await {
         Ok(finished) => finished.context("HTTP server task failed")??,
-        Err(_) => tracing::warn!("in-flight requests did not finish within 10 s; exiting"),
+        Err(_) => tracing::warn!("in-flight work did not finish within 10 s; exiting"),
     }
     tracing::info!("stopped");
     Ok(())

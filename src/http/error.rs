@@ -40,3 +40,19 @@ impl IntoResponse for ApiError {
         (self.status, Json(self.body())).into_response()
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    /// Store failures are ours, not the caller's: logged in full, answered
+    /// without internals.
+    fn from(e: crate::store::StoreError) -> Self {
+        if e.is_not_found() {
+            return ApiError::not_found(e.to_string());
+        }
+        tracing::error!(error = %e, "store error while answering a request");
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request could not be completed; see the daemon's log",
+        )
+    }
+}

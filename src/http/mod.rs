@@ -1,8 +1,11 @@
-//! The `/api/email/*` HTTP surface (SPEC §8), axum on hyper. For now only
-//! `GET /api/email/health`; unknown routes answer the SPEC error shape.
-//! Talks to the [`Store`]; served by `main serve`.
+//! The `/api/email/*` HTTP surface (SPEC §8), axum on hyper: `health`,
+//! `push` (Pub/Sub) and `watch` so far; unknown routes answer the SPEC
+//! error shape. Talks to the [`Store`] and the capture worker; served by
+//! `main serve`.
 
+pub mod auth;
 mod error;
+mod push;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,12 +13,15 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
 
+use crate::capture::push::{PushLimiter, PushVerifier};
+use crate::capture::worker::WorkerHandle;
+use crate::capture::Capture;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::Store;
@@ -26,12 +32,25 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub clock: SharedClock,
+    /// The capture side, when the daemon runs it.
+    pub capture: Option<Arc<CaptureState>>,
+}
+
+/// The capture engine and what the push route needs of it.
+pub struct CaptureState {
+    pub capture: Capture,
+    pub worker: WorkerHandle,
+    /// `None` when no push audience is configured (JWT check off).
+    pub verifier: Option<PushVerifier>,
+    pub limiter: PushLimiter,
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/email/health", get(health))
+        .route("/api/email/push", post(push::push))
+        .route("/api/email/watch", post(push::watch))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -214,6 +214,17 @@ impl Store {
         })
     }
 
+    /// Forgets a mailbox's watch, so the next renewal registers it anew.
+    pub fn clear_watch(&self, account_id: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE email_accounts SET watch_expiration = NULL WHERE id = ?1",
+                [account_id],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The most recent runs of a mailbox, newest first: (kind, status, error).
     pub fn recent_sync_runs(
         &self,

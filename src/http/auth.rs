@@ -1,0 +1,73 @@
+//! Who is calling (SPEC §8): the CRM's bearer token (compared in constant
+//! time), and the acting user from `X-CRM-User` resolved against the pushed
+//! directory to admin / member / bot; no header = the CRM itself
+//! (`service`). Unknown or inactive users are refused. The full route ×
+//! role matrix grows with the API; routes call [`require`] with theirs.
+
+use axum::http::{HeaderMap, StatusCode};
+use subtle::ConstantTimeEq;
+
+use super::{ApiError, AppState};
+use crate::store::UserRole;
+
+/// The caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Service,
+    User { email: String, role: UserRole },
+}
+
+/// 503 when the integration is switched off (all routes but health/status).
+pub fn require_enabled(state: &AppState) -> Result<(), ApiError> {
+    if state.config.enabled {
+        Ok(())
+    } else {
+        Err(ApiError::unavailable(
+            "the Gmail integration is disabled (CRM_GMAIL_INTEGRATION_ENABLED=false)",
+        ))
+    }
+}
+
+/// Checks the bearer token and the caller's role: `roles` lists the users
+/// allowed, `service` whether the CRM itself (no `X-CRM-User`) is.
+pub async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    roles: &[UserRole],
+    service: bool,
+) -> Result<Caller, ApiError> {
+    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+    let expected = state
+        .config
+        .api_token
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("no API token is configured"))?;
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("a bearer token is required"))?;
+    if !bool::from(given.trim().as_bytes().ct_eq(expected.expose().as_bytes())) {
+        return Err(unauthorized("the bearer token is not valid"));
+    }
+    let forbidden = |m: String| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m);
+    let Some(user) = headers.get("x-crm-user").and_then(|v| v.to_str().ok()) else {
+        return if service {
+            Ok(Caller::Service)
+        } else {
+            Err(forbidden("this route needs an acting user (X-CRM-User)".into()))
+        };
+    };
+    let email = user.trim().to_lowercase();
+    let lookup = email.clone();
+    let found = state
+        .store
+        .run(move |s| s.directory_user_by_email(&lookup))
+        .await
+        .map_err(ApiError::from)?;
+    match found {
+        Some(u) if u.active && roles.contains(&u.role) => Ok(Caller::User { email, role: u.role }),
+        Some(u) if u.active => Err(forbidden(format!("role {} may not do this", u.role.as_str()))),
+        _ => Err(forbidden(format!("{email} is not an active user of the CRM"))),
+    }
+}
