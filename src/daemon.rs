@@ -69,7 +69,10 @@ impl Daemon {
     }
 
     /// Starts the capture worker (if enabled) until `shutdown`.
-    pub fn spawn_worker(&mut self, shutdown: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+    pub fn spawn_worker(
+        &mut self,
+        shutdown: CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         self.worker.take().map(|w| tokio::spawn(w.run(shutdown)))
     }
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use email_sidecar::config::{self, Config};
+use email_sidecar::daemon::Daemon;
 use email_sidecar::http::{self, AppState};
 use email_sidecar::store::Store;
-use email_sidecar::daemon::Daemon;
 use email_sidecar::{check, clock};
 use tokio_util::sync::CancellationToken;
 
@@ -160,7 +160,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, enabled = config.enabled, db = %store.path().display(), "listening");
-    let mut daemon = Daemon::build(config, store, clock::system()).context("cannot start capture")?;
+    let mut daemon =
+        Daemon::build(config, store, clock::system()).context("cannot start capture")?;
     let worker_stop = CancellationToken::new();
     let worker = daemon.spawn_worker(worker_stop.clone());
     let state: AppState = daemon.state.clone();

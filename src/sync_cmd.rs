@@ -101,7 +101,11 @@ fn print_reports(reports: &[SyncReport]) -> ExitCode {
     );
     let mut failed = false;
     for r in reports {
-        let status = if r.skipped { "skipped" } else { r.status.as_str() };
+        let status = if r.skipped {
+            "skipped"
+        } else {
+            r.status.as_str()
+        };
         let c = &r.counts;
         println!(
             "{:<36} {:<12} {:<8} {:>8} {:>8} {:>8} {:>8} {:>7}",
@@ -128,10 +132,14 @@ fn print_reports(reports: &[SyncReport]) -> ExitCode {
 
 /// `directory load FILE.json`: atomic replace, then relink past email.
 pub fn load_directory(config: Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let dir: Directory = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a directory in the SPEC §11 shape", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let dir: Directory = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a directory in the SPEC §11 shape",
+            file.display()
+        )
+    })?;
     let store = super::open_store(&config)?;
     let counts = store.replace_directory(&dir)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

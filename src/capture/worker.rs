@@ -26,8 +26,14 @@ const WATCH_RENEW_BEFORE_MS: i64 = 6 * 86_400_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// A verified push notice for a mailbox (historyId as Gmail sent it).
-    Push { account_id: i64, history_id: u64 },
-    SyncNow { account_id: Option<i64>, mode: SyncMode },
+    Push {
+        account_id: i64,
+        history_id: u64,
+    },
+    SyncNow {
+        account_id: Option<i64>,
+        mode: SyncMode,
+    },
     Rematch,
     RenewWatches,
 }
@@ -87,7 +93,8 @@ impl Worker {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut sweep = tokio::time::interval(self.settings.sweep_interval);
         let mut watches = tokio::time::interval(Duration::from_secs(3600));
-        let mut debounce = tokio::time::interval(self.settings.debounce.max(Duration::from_millis(10)) / 2);
+        let mut debounce =
+            tokio::time::interval(self.settings.debounce.max(Duration::from_millis(10)) / 2);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -188,7 +195,10 @@ impl Worker {
                 return;
             }
         };
-        for a in accounts.iter().filter(|a| a.status == AccountStatus::Active) {
+        for a in accounts
+            .iter()
+            .filter(|a| a.status == AccountStatus::Active)
+        {
             self.start(a.id, mode);
         }
     }
@@ -204,16 +214,22 @@ impl Worker {
         }
         self.running.insert(account_id);
         let capture = self.capture.clone();
-        self.tasks.spawn(async move { (account_id, capture.sync_account(account_id, mode).await) });
+        self.tasks
+            .spawn(async move { (account_id, capture.sync_account(account_id, mode).await) });
     }
 
-    fn finished(&mut self, done: Result<(i64, Result<SyncReport, CaptureError>), tokio::task::JoinError>) {
+    fn finished(
+        &mut self,
+        done: Result<(i64, Result<SyncReport, CaptureError>), tokio::task::JoinError>,
+    ) {
         match done {
             Ok((id, result)) => {
                 self.running.remove(&id);
                 match result {
-                    Ok(r) => tracing::info!(mailbox = %r.email, kind = r.kind.as_str(), status = r.status.as_str(),
-                        fetched = r.counts.fetched, added = r.counts.added, "sync finished"),
+                    Ok(r) => {
+                        tracing::info!(mailbox = %r.email, kind = r.kind.as_str(), status = r.status.as_str(),
+                        fetched = r.counts.fetched, added = r.counts.added, "sync finished")
+                    }
                     Err(e) => tracing::warn!(account_id = id, error = %e, "sync could not run"),
                 }
             }
@@ -242,7 +258,10 @@ pub async fn renew_watches(capture: &Capture, topic: Option<&str>) -> Result<usi
     let accounts = capture.db(|s| s.list_accounts()).await?;
     let now = capture.now_ms();
     let mut renewed = 0;
-    for a in accounts.iter().filter(|a| a.status == AccountStatus::Active) {
+    for a in accounts
+        .iter()
+        .filter(|a| a.status == AccountStatus::Active)
+    {
         let lapses = a.watch_expiration.map_or(0, |t| t.timestamp_millis());
         if lapses - now > WATCH_RENEW_BEFORE_MS {
             continue;

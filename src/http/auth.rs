@@ -55,7 +55,9 @@ pub async fn require(
         return if service {
             Ok(Caller::Service)
         } else {
-            Err(forbidden("this route needs an acting user (X-CRM-User)".into()))
+            Err(forbidden(
+                "this route needs an acting user (X-CRM-User)".into(),
+            ))
         };
     };
     let email = user.trim().to_lowercase();
@@ -66,8 +68,16 @@ pub async fn require(
         .await
         .map_err(ApiError::from)?;
     match found {
-        Some(u) if u.active && roles.contains(&u.role) => Ok(Caller::User { email, role: u.role }),
-        Some(u) if u.active => Err(forbidden(format!("role {} may not do this", u.role.as_str()))),
-        _ => Err(forbidden(format!("{email} is not an active user of the CRM"))),
+        Some(u) if u.active && roles.contains(&u.role) => Ok(Caller::User {
+            email,
+            role: u.role,
+        }),
+        Some(u) if u.active => Err(forbidden(format!(
+            "role {} may not do this",
+            u.role.as_str()
+        ))),
+        _ => Err(forbidden(format!(
+            "{email} is not an active user of the CRM"
+        ))),
     }
 }

@@ -23,7 +23,10 @@ pub(super) async fn push(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     auth::require_enabled(&state)?;
-    let cap = state.capture.as_ref().ok_or_else(|| ApiError::unavailable("capture is not running"))?;
+    let cap = state
+        .capture
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("capture is not running"))?;
     if let Some(verifier) = &cap.verifier {
         let header = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -39,11 +42,18 @@ pub(super) async fn push(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("too many notices for {}; the next sweep catches up", notice.email),
+            format!(
+                "too many notices for {}; the next sweep catches up",
+                notice.email
+            ),
         ));
     }
     let email = notice.email.clone();
-    let account = state.store.run(move |s| s.account_by_email(&email)).await.map_err(ApiError::from)?;
+    let account = state
+        .store
+        .run(move |s| s.account_by_email(&email))
+        .await
+        .map_err(ApiError::from)?;
     let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         tracing::info!(mailbox = %notice.email, "push for a mailbox we do not sync; ignored");
         return Ok(Json(json!({"status": "ignored"})));
@@ -52,7 +62,9 @@ pub(super) async fn push(
         account_id: account.id,
         history_id: notice.history_id.0,
     });
-    Ok(Json(json!({"status": if queued { "accepted" } else { "deferred" }})))
+    Ok(Json(
+        json!({"status": if queued { "accepted" } else { "deferred" }}),
+    ))
 }
 
 pub(super) async fn watch(
@@ -61,7 +73,10 @@ pub(super) async fn watch(
 ) -> Result<Json<Value>, ApiError> {
     auth::require(&state, &headers, &[UserRole::Admin], false).await?;
     auth::require_enabled(&state)?;
-    let cap = state.capture.as_ref().ok_or_else(|| ApiError::unavailable("capture is not running"))?;
+    let cap = state
+        .capture
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("capture is not running"))?;
     let topic = state.config.pubsub.topic.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -70,10 +85,18 @@ pub(super) async fn watch(
         )
     })?;
     // An admin asking means now, not at the daily renewal's threshold.
-    let id_list = state.store.run(|s| s.list_accounts()).await.map_err(ApiError::from)?;
+    let id_list = state
+        .store
+        .run(|s| s.list_accounts())
+        .await
+        .map_err(ApiError::from)?;
     for a in &id_list {
         let id = a.id;
-        state.store.run(move |s| s.clear_watch(id)).await.map_err(ApiError::from)?;
+        state
+            .store
+            .run(move |s| s.clear_watch(id))
+            .await
+            .map_err(ApiError::from)?;
     }
     let renewed = worker::renew_watches(&cap.capture, Some(&topic))
         .await

@@ -22,7 +22,11 @@ pub struct AppOptions {
     /// Extra or overriding env settings (SPEC §3 names).
     pub env: Vec<(String, String)>,
     pub clock: Option<SharedClock>,
+    /// Integration enabled, with an API token file (`TEST_API_TOKEN`).
+    pub enabled: bool,
 }
+
+pub const TEST_API_TOKEN: &str = "test-api-token-0123456789";
 
 impl Default for AppOptions {
     fn default() -> Self {
@@ -33,6 +37,7 @@ impl Default for AppOptions {
             fake_quota: None,
             env: Vec::new(),
             clock: None,
+            enabled: false,
         }
     }
 }
@@ -110,6 +115,16 @@ pub async fn spawn_app(opts: AppOptions) -> TestApp {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut env = env_for(&fake, dir.path());
+    if opts.enabled {
+        let token = dir.path().join("api-token");
+        std::fs::write(&token, TEST_API_TOKEN).unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        env.insert("CRM_GMAIL_INTEGRATION_ENABLED".into(), "true".into());
+        env.insert(
+            "CRM_GMAIL_API_TOKEN_PATH".into(),
+            token.display().to_string(),
+        );
+    }
     env.extend(opts.env.iter().cloned());
     let lookup = env.clone();
     let config = Config::load(None, &move |k| lookup.get(k).cloned()).unwrap();
