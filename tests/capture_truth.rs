@@ -47,11 +47,19 @@ fn assert_truth(world: &World, app: &TestApp, when: &str) {
         problems.is_empty(),
         "{when}: the database differs from the truth in {} ways:\n{}",
         problems.len(),
-        problems.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        problems
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
-async fn sync_until_settled(app: &TestApp, clock: Option<&std::sync::Arc<ManualClock>>) -> Vec<SyncReport> {
+async fn sync_until_settled(
+    app: &TestApp,
+    clock: Option<&std::sync::Arc<ManualClock>>,
+) -> Vec<SyncReport> {
     let mut last = Vec::new();
     for _ in 0..12 {
         last = app.capture.sync_all(SyncMode::Auto).await.unwrap();

@@ -68,6 +68,10 @@ pub struct CaptureSettings {
 
 impl CaptureSettings {
     pub fn from_config(config: &Config) -> Self {
+        // A round is saved as a whole, so it is sized to about two seconds
+        // of the mailbox's quota (5 units a get): a crash loses little and
+        // progress shows steadily, while quota-off runs use big rounds.
+        let per_2s = (config.rate_units_sec as usize * 2 / 5).max(1);
         CaptureSettings {
             page_size: config.backfill_page_size.clamp(1, 500),
             backfill_days: config.backfill_days,
@@ -75,8 +79,8 @@ impl CaptureSettings {
             attach_concurrency: config.attach_concurrency.max(1),
             history_stale_days: config.history_stale_days,
             full_resync_guard: Duration::from_secs(3600),
-            metadata_chunk: 250,
-            full_chunk: 20,
+            metadata_chunk: per_2s.clamp(10, 250),
+            full_chunk: (per_2s / 2).clamp(5, 20),
             max_fetch_attempts: 10,
             our_domains: config.workspace_domains.clone(),
             attachments_dir: config.attachments_dir(),
