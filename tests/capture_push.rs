@@ -260,3 +260,35 @@ async fn an_admin_can_reregister_watches_and_others_cannot() {
     assert_eq!(after, before + 1);
     r.stop.cancel();
 }
+
+#[tokio::test]
+async fn status_tells_backlog_lag_and_watch_truthfully_to_admins_and_the_crm() {
+    let r = start().await;
+    r.app.fake.deliver(ALICE, &mail("s1@acme.vc"), &["INBOX"]);
+    let url = format!("{}/api/email/status", r.base);
+    let resp = r.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let resp = r
+        .http
+        .get(&url)
+        .bearer_auth(TEST_API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["enabled"], true);
+    let a = &body["accounts"][0];
+    assert_eq!(a["email"], ALICE);
+    assert_eq!(a["backfill_done"], true);
+    assert_eq!(
+        a["messages"], 0,
+        "the new mail is not captured until a sync: status must not pretend"
+    );
+    assert_eq!(a["pending"], 0);
+    assert_eq!(a["watch_lapsed"], false);
+    assert!(a["lag_seconds"].as_i64().unwrap() >= 0);
+    let cursor: u64 = a["history_id"].as_str().unwrap().parse().unwrap();
+    assert!(cursor < r.app.fake.history_id(ALICE).0, "the cursor is behind the new mail");
+    r.stop.cancel();
+}

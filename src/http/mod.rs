@@ -1,11 +1,12 @@
 //! The `/api/email/*` HTTP surface (SPEC §8), axum on hyper: `health`,
-//! `push` (Pub/Sub) and `watch` so far; unknown routes answer the SPEC
+//! `status`, `push` (Pub/Sub) and `watch` so far; unknown routes answer the SPEC
 //! error shape. Talks to the [`Store`] and the capture worker; served by
 //! `main serve`.
 
 pub mod auth;
 mod error;
 mod push;
+mod status;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub struct CaptureState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/email/health", get(health))
+        .route("/api/email/status", get(status::status))
         .route("/api/email/push", post(push::push))
         .route("/api/email/watch", post(push::watch))
         .fallback(not_found)
