@@ -114,6 +114,7 @@ pub fn parse_message(msg: &Message) -> Result<ParsedEmail, ParseError> {
             raw_date: payload.header("Date").unwrap_or_default(),
             subject: &subject,
             in_reply_to: &in_reply_to,
+            snippet: msg.snippet.as_deref().unwrap_or_default(),
         })
     });
     let bodies = body::walk(payload);
@@ -216,9 +217,11 @@ pub fn normalize_message_id(raw: &str) -> String {
     }
 }
 
-/// The headers a synthesized Message-ID is derived from. Only headers that
-/// every copy of an email carries identically: no Gmail ids, no
-/// internalDate, no body (metadata has none).
+/// What a synthesized Message-ID is derived from: headers that every copy
+/// of an email carries identically, plus Gmail's snippet (computed from the
+/// body, present in metadata too), so two different header-less messages
+/// with the same From/To/Date/Subject stay two emails. No Gmail ids, no
+/// internalDate.
 #[derive(Debug, Clone, Copy)]
 pub struct SynthesisInput<'a> {
     pub from: &'a str,
@@ -228,13 +231,14 @@ pub struct SynthesisInput<'a> {
     pub raw_date: &'a str,
     pub subject: &'a str,
     pub in_reply_to: &'a [String],
+    pub snippet: &'a str,
 }
 
 /// `<first 32 hex of SHA-256>@synthesized.email-sidecar` over the lines
 /// `from`, `to` (normalised emails, sorted, comma-joined), `cc` (same),
 /// `date` (RFC 3339 UTC seconds, else the raw header trimmed), `subject`
-/// (whitespace collapsed) and `in_reply_to` (space-joined), each prefixed by
-/// its name and separated by `\n`.
+/// (whitespace collapsed), `in_reply_to` (space-joined) and `snippet`
+/// (whitespace collapsed), each prefixed by its name and separated by `\n`.
 pub fn synthesize_message_id(input: &SynthesisInput<'_>) -> String {
     let list = |a: &[Address]| {
         let mut v: Vec<&str> = a.iter().map(|a| a.email.as_str()).collect();
@@ -250,14 +254,20 @@ pub fn synthesize_message_id(input: &SynthesisInput<'_>) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    let snippet = input
+        .snippet
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let canonical = format!(
-        "from:{}\nto:{}\ncc:{}\ndate:{}\nsubject:{}\nin-reply-to:{}",
+        "from:{}\nto:{}\ncc:{}\ndate:{}\nsubject:{}\nin-reply-to:{}\nsnippet:{}",
         input.from,
         list(input.to),
         list(input.cc),
         date,
         subject,
-        input.in_reply_to.join(" ")
+        input.in_reply_to.join(" "),
+        snippet
     );
     let digest = hex::encode(Sha256::digest(canonical.as_bytes()));
     format!("{}@{SYNTHESIZED_DOMAIN}", &digest[..32])

@@ -47,6 +47,11 @@ fn visit(part: &MessagePart, depth: usize, out: &mut Bodies) {
     }
     let has_content = part.body.data.is_some() || part.body.attachment_id.is_some();
     if !has_content {
+        // A message/rfc822 part (a forward, a bounce) comes as a container
+        // with only a size; its content is in its child parts.
+        if depth < MAX_DEPTH {
+            part.parts.iter().for_each(|p| visit(p, depth + 1, out));
+        }
         return;
     }
     let is_body = !is_attachment(part) && (mime == "text/plain" || mime == "text/html");
