@@ -10,7 +10,10 @@
 //! was built (never through the crate's parser or matcher), and
 //! [`Truth::check`] compares it with a [`super::snapshot::Snapshot`].
 
+mod attach;
+mod cast;
 mod check;
+mod check_store;
 mod compose;
 mod expect;
 mod kinds;
@@ -27,9 +30,13 @@ use email_sidecar::store::Directory;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-pub use expect::{Links, Strategy};
+// Not every test uses every name; the test crates are not libraries.
+#[allow(unused_imports)]
+pub use expect::{ExpectedLink, Links, Strategy};
+#[allow(unused_imports)]
 pub use people::{canonical, Addr};
-pub use truth::{Stats, Truth};
+#[allow(unused_imports)]
+pub use truth::{ExpectedSighting, Stats, Truth};
 
 use compose::{Draft, Gen};
 use kinds::Conv;
@@ -133,6 +140,8 @@ pub struct Expected {
     pub message_id: Option<String>,
     pub subject: String,
     pub from_email: String,
+    /// The Date header, in ms since the epoch.
+    pub date_ms: i64,
     pub outbound: bool,
     pub internal: bool,
     pub bulk: bool,
@@ -354,16 +363,19 @@ impl World {
         Stats::of(self)
     }
 
-    /// The bytes of an attachment generated with this sha256 (for tests
-    /// that build a database by hand).
-    pub fn attachment_bytes(&self, sha256: &str) -> Option<std::sync::Arc<Vec<u8>>> {
+    /// sha256 → bytes of every generated attachment (for tests that build
+    /// a database by hand).
+    pub fn attachment_contents(&self) -> BTreeMap<String, std::sync::Arc<Vec<u8>>> {
         use sha2::{Digest, Sha256};
-        self.msgs
-            .iter()
-            .filter(|m| m.expect.attachments.iter().any(|a| a.sha256 == sha256))
-            .flat_map(|m| &m.mail.attachments)
-            .find(|p| hex::encode(Sha256::digest(p.content.as_slice())) == sha256)
-            .map(|p| p.content.clone())
+        let parts = self.msgs.iter().flat_map(|m| &m.mail.attachments);
+        parts
+            .map(|p| {
+                (
+                    hex::encode(Sha256::digest(p.content.as_slice())),
+                    p.content.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Message index of a delivered copy.

@@ -114,11 +114,15 @@ impl Stats {
                 ("unmatched", !e.is_matched()),
                 (
                     "exact link",
-                    e.links.values().any(|l| l.1 == super::Strategy::Exact),
+                    e.links
+                        .values()
+                        .any(|l| l.strategy == super::Strategy::Exact),
                 ),
                 (
                     "domain link",
-                    e.links.values().any(|l| l.1 == super::Strategy::Domain),
+                    e.links
+                        .values()
+                        .any(|l| l.strategy == super::Strategy::Domain),
                 ),
                 ("two or more links", e.links.len() >= 2),
                 ("outbound", e.outbound),
@@ -145,6 +149,11 @@ impl Stats {
                 ),
                 ("bcc", !m.bcc.is_empty()),
                 ("rfc2047 subject", m.rfc2047_subject),
+                (
+                    "rfc2047 display name",
+                    m.participants()
+                        .any(|a| a.name.as_ref().is_some_and(|n| !n.is_ascii())),
+                ),
                 ("html", e.html_marker.is_some()),
                 (
                     "attachments on matched",
