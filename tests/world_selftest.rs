@@ -20,6 +20,8 @@ mod corrupt;
 mod db;
 #[path = "world_selftest/fake.rs"]
 mod fake;
+#[path = "world_selftest/product.rs"]
+mod product;
 
 #[test]
 fn the_same_seed_generates_byte_identical_worlds_and_another_seed_does_not() {

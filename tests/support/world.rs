@@ -32,6 +32,8 @@ use rand::SeedableRng;
 
 // Not every test uses every name; the test crates are not libraries.
 #[allow(unused_imports)]
+pub use compose::anchor;
+#[allow(unused_imports)]
 pub use expect::{ExpectedLink, Links, Strategy};
 #[allow(unused_imports)]
 pub use people::{canonical, Addr};

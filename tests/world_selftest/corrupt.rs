@@ -79,6 +79,7 @@ async fn each_way_of_being_wrong_is_named() {
         ("missing live sighting", format!("UPDATE email_account_messages SET is_trash = 1 WHERE email_id = {{{public}}}")),
         ("missing live sighting", format!("DELETE FROM email_account_messages WHERE email_id = {{{shared}}} AND id = (SELECT max(id) FROM email_account_messages WHERE email_id = {{{shared}}})")),
         ("wrong is_sent", format!("UPDATE email_account_messages SET is_sent = 1 - is_sent WHERE email_id = {{{public}}}")),
+        ("wrong labels", format!("UPDATE email_account_messages SET labels_json = json_insert(labels_json, '$[#]', 'Label_99') WHERE email_id = {{{public}}}")),
         ("wrong message_id", format!("UPDATE emails SET message_id = message_id || 'x' WHERE id = {{{out}}}")),
         ("wrong message_id", format!("UPDATE emails SET message_id_synthesized = 0 WHERE id = {{{shared}}}")),
         ("wrong subject", format!("UPDATE emails SET subject = 'Re: ' || subject WHERE id = {{{out}}}")),

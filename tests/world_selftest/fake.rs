@@ -48,6 +48,11 @@ async fn the_fake_lists_exactly_the_truths_live_copies_before_and_after_mutation
         "spam to inbox",
         "inbox to spam",
         "late copy",
+        "archive",
+        "mark read",
+        "star",
+        "unstar",
+        "conversation reply",
     ] {
         assert!(
             w.mutations.get(op).copied().unwrap_or(0) > 0,
@@ -57,7 +62,7 @@ async fn the_fake_lists_exactly_the_truths_live_copies_before_and_after_mutation
     }
 }
 
-async fn token(fake: &FakeGoogle, user: &str) -> String {
+pub async fn token(fake: &FakeGoogle, user: &str) -> String {
     let sa: Value = serde_json::from_str(&fake.service_account_json()).unwrap();
     let now = SystemClock.now().timestamp();
     let claims = json!({"iss": fake.client_email(), "sub": user,

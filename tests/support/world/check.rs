@@ -179,6 +179,10 @@ impl Checker<'_> {
                 let what = format!("{at}: db {} truth {}", s.is_sent, t.is_sent);
                 self.r.add("wrong is_sent", what);
             }
+            let labels: BTreeSet<String> = s.labels.iter().cloned().collect();
+            if t.live && s.live && labels != t.labels {
+                self.r.add("wrong labels", format!("{at}: db {labels:?}"));
+            }
         }
     }
 
