@@ -149,8 +149,9 @@ impl Checker<'_> {
             }
         }
         for (key, t) in &self.truth.sightings {
+            let gone = if t.deleted { "deleted, " } else { "" };
             let at = format!(
-                "{} {} (world #{}, labels now {:?})",
+                "{} {} (world #{}, {gone}labels now {:?})",
                 key.0, key.1, t.msg, t.labels
             );
             let Some(s) = db.get(key) else {

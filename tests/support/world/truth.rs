@@ -15,6 +15,8 @@ pub struct ExpectedSighting {
     pub is_sent: bool,
     /// Was ever outside spam/trash: a non-live DB sighting is allowed.
     pub ever_visible: bool,
+    /// Hard-deleted in Gmail.
+    pub deleted: bool,
     pub labels: BTreeSet<String>,
 }
 
@@ -41,6 +43,7 @@ impl Truth {
                         live: d.live(),
                         is_sent: d.labels.contains("SENT"),
                         ever_visible: d.ever_visible,
+                        deleted: d.deleted,
                         labels: d.labels.clone(),
                     },
                 );
