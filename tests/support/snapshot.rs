@@ -17,6 +17,7 @@ pub struct SnapEmail {
     pub message_id_synthesized: bool,
     pub subject: String,
     pub from_email: String,
+    pub date_ms: i64,
     pub direction: String,
     pub is_internal: bool,
     pub is_bulk: bool,
@@ -216,7 +217,7 @@ fn read_emails(c: &Connection) -> Vec<SnapEmail> {
     let mut st = c
         .prepare(
             "SELECT id, message_id, message_id_synthesized, subject, from_email, direction, \
-             is_internal, is_bulk, is_excluded, is_matched, has_body, body_text, body_html, thread_id \
+             is_internal, is_bulk, is_excluded, is_matched, has_body, body_text, body_html, thread_id, date_ms \
              FROM emails ORDER BY id",
         )
         .unwrap();
@@ -236,6 +237,7 @@ fn read_emails(c: &Connection) -> Vec<SnapEmail> {
             body_text: r.get(11)?,
             body_html: r.get(12)?,
             thread_id: r.get(13)?,
+            date_ms: r.get(14)?,
             ..SnapEmail::default()
         })
     });

@@ -9,27 +9,57 @@
 //! [`World::truth`] is what the database must then hold, computed from what
 //! was built (never through the crate's parser or matcher), and
 //! [`Truth::check`] compares it with a [`super::snapshot::Snapshot`].
+//!
+//! ```ignore
+//! let spec = WorldSpec::standard(3000);
+//! let mut world = World::generate(&spec);
+//! world.add_users(&fake);
+//! world.deliver(&fake);
+//! store.replace_directory(&world.directory())?;   // + enroll spec.mailboxes
+//! /* sync */
+//! let lines = world.truth().check(&Snapshot::take(&db_path, &data_dir));
+//! assert!(lines.is_empty(), "{}", lines.join("\n"));
+//! world.mutate(&fake, 300);
+//! /* incremental sync, check again */
+//! ```
+//!
+//! The engine under test must be configured to match the spec: no backfill
+//! day limit shorter than the dates used (two years before [`anchor`];
+//! mutations date mail after it), and an attachment cap equal to
+//! `spec.attachment_cap_bytes` (set it to 1 MiB if the cap is only
+//! configurable in MB).
 
+mod attach;
+mod cast;
 mod check;
+mod check_store;
 mod compose;
 mod expect;
 mod kinds;
 mod mime;
+mod model;
 mod mutate;
 mod people;
 mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, FixedOffset};
 use email_sidecar::fake_google::FakeGoogle;
 use email_sidecar::store::Directory;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-pub use expect::{Links, Strategy};
+// Not every test uses every name; the test crates are not libraries.
+#[allow(unused_imports)]
+pub use compose::anchor;
+#[allow(unused_imports)]
+pub use expect::{ExpectedLink, Links, Strategy};
+#[allow(unused_imports)]
+pub use model::{AttTruth, Delivery, Expected, Msg};
+#[allow(unused_imports)]
 pub use people::{canonical, Addr};
-pub use truth::{Stats, Truth};
+#[allow(unused_imports)]
+pub use truth::{ExpectedSighting, Stats, Truth};
 
 use compose::{Draft, Gen};
 use kinds::Conv;
@@ -111,103 +141,6 @@ impl Kind {
         Kind::NoIdShared,
         Kind::Conversation,
     ];
-}
-
-/// One attachment the product must record (matched email only).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct AttTruth {
-    pub filename: String,
-    pub mime_type: String,
-    pub size: u64,
-    pub sha256: String,
-    /// Past the cap: status `too_large`, no sha256, no file.
-    pub too_large: bool,
-}
-
-/// What the product must store for one world message.
-#[derive(Debug, Clone)]
-pub struct Expected {
-    pub idx: usize,
-    pub kind: Kind,
-    /// Normalised; None = absent (the product synthesizes one).
-    pub message_id: Option<String>,
-    pub subject: String,
-    pub from_email: String,
-    pub outbound: bool,
-    pub internal: bool,
-    pub bulk: bool,
-    pub excluded: bool,
-    pub links: Links,
-    pub text: String,
-    /// A token the stored HTML must contain; None = no HTML part.
-    pub html_marker: Option<String>,
-    pub attachments: Vec<AttTruth>,
-    pub conversation: Option<usize>,
-}
-
-impl Expected {
-    pub fn is_matched(&self) -> bool {
-        !self.excluded && !self.links.is_empty()
-    }
-}
-
-/// One copy of a message in one mailbox.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub mailbox: String,
-    pub labels: BTreeSet<String>,
-    /// Set once delivered to the fake.
-    pub gmail_id: Option<String>,
-    pub deleted: bool,
-    /// Ever outside spam/trash while it existed.
-    pub ever_visible: bool,
-    /// The sender's own copy (carries the Bcc header).
-    pub sender_copy: bool,
-}
-
-impl Delivery {
-    fn planned(mailbox: &str, labels: &[&str], sender_copy: bool) -> Delivery {
-        Delivery {
-            mailbox: mailbox.to_string(),
-            labels: compose::set(labels),
-            gmail_id: None,
-            deleted: false,
-            ever_visible: false,
-            sender_copy,
-        }
-    }
-
-    /// Not in spam or trash (ignores whether it was delivered).
-    pub fn visible(&self) -> bool {
-        !self.deleted && !self.labels.contains("TRASH") && !self.labels.contains("SPAM")
-    }
-
-    /// Delivered and visible: the product must hold a live sighting.
-    pub fn live(&self) -> bool {
-        self.gmail_id.is_some() && self.visible()
-    }
-}
-
-/// One world message: its expectation, its rendering and its copies.
-#[derive(Debug, Clone)]
-pub struct Msg {
-    pub expect: Expected,
-    mail: mime::Mail,
-    pub deliveries: Vec<Delivery>,
-    pub from: Addr,
-    pub to: Vec<Addr>,
-    pub cc: Vec<Addr>,
-    pub bcc: Vec<Addr>,
-    pub date: DateTime<FixedOffset>,
-    pub rfc2047_subject: bool,
-    pub reused_attachment: bool,
-}
-
-impl Msg {
-    /// The raw bytes of one copy (the sender's copy carries Bcc).
-    pub fn raw(&self, sender_copy: bool) -> Vec<u8> {
-        mime::render(&self.mail, sender_copy)
-    }
 }
 
 /// The generated world and the state of every copy in the fake.
@@ -294,6 +227,13 @@ impl World {
         self.people.directory()
     }
 
+    /// Adds every enrolled mailbox to the fake (idempotent).
+    pub fn add_users(&self, fake: &FakeGoogle) {
+        for m in &self.spec.mailboxes {
+            fake.add_user(m);
+        }
+    }
+
     /// Deliver every copy not yet delivered, in date order (so a reply
     /// finds its parent's Gmail thread); records the Gmail ids.
     pub fn deliver(&mut self, fake: &FakeGoogle) {
@@ -354,16 +294,19 @@ impl World {
         Stats::of(self)
     }
 
-    /// The bytes of an attachment generated with this sha256 (for tests
-    /// that build a database by hand).
-    pub fn attachment_bytes(&self, sha256: &str) -> Option<std::sync::Arc<Vec<u8>>> {
+    /// sha256 → bytes of every generated attachment (for tests that build
+    /// a database by hand).
+    pub fn attachment_contents(&self) -> BTreeMap<String, std::sync::Arc<Vec<u8>>> {
         use sha2::{Digest, Sha256};
-        self.msgs
-            .iter()
-            .filter(|m| m.expect.attachments.iter().any(|a| a.sha256 == sha256))
-            .flat_map(|m| &m.mail.attachments)
-            .find(|p| hex::encode(Sha256::digest(p.content.as_slice())) == sha256)
-            .map(|p| p.content.clone())
+        let parts = self.msgs.iter().flat_map(|m| &m.mail.attachments);
+        parts
+            .map(|p| {
+                (
+                    hex::encode(Sha256::digest(p.content.as_slice())),
+                    p.content.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Message index of a delivered copy.

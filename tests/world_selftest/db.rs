@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use email_sidecar::store::Store;
 use rusqlite::{params, Connection};
 
-use crate::support::world::{Truth, World};
+use crate::support::world::{ExpectedSighting, Truth, World};
+
+/// A message's copies: ((mailbox, gmail id), state).
+type Copies<'a> = Vec<(&'a (String, String), &'a ExpectedSighting)>;
 
 pub struct Built {
     _dir: tempfile::TempDir,
@@ -33,7 +36,13 @@ pub fn perfect(world: &World, truth: &Truth) -> Built {
     let db = dir.path().join("sidecar.db");
     let data = dir.path().join("data");
     drop(Store::open(&db).unwrap());
-    let c = Connection::open(&db).unwrap();
+    let mut conn = Connection::open(&db).unwrap();
+    let c = conn.transaction().unwrap();
+    let contents = world.attachment_contents();
+    let mut by_msg: BTreeMap<usize, Copies<'_>> = BTreeMap::new();
+    for (k, s) in &truth.sightings {
+        by_msg.entry(s.msg).or_default().push((k, s));
+    }
     let mut accounts = BTreeMap::new();
     for m in &truth.mailboxes {
         c.execute(
@@ -53,7 +62,7 @@ pub fn perfect(world: &World, truth: &Truth) -> Built {
         };
         let id = insert_email(&c, truth, i, thread);
         ids.insert(i, id);
-        for ((mb, gid), s) in truth.sightings.iter().filter(|(_, s)| s.msg == i && s.live) {
+        for ((mb, gid), s) in by_msg[&i].iter().filter(|(_, s)| s.live) {
             c.execute(
                 "INSERT INTO email_account_messages (account_id, email_id, gmail_message_id, gmail_thread_id, \
                  labels_json, is_sent, is_inbox, first_seen_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, 0, 0)",
@@ -64,11 +73,12 @@ pub fn perfect(world: &World, truth: &Truth) -> Built {
         if !e.is_matched() {
             continue;
         }
-        for (inv, (contact, strategy)) in &e.links {
+        for (inv, l) in &e.links {
+            let addr = l.addresses.first().unwrap();
             c.execute(
                 "INSERT INTO email_investor_links (email_id, investor_id, contact_id, strategy, matched_address, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'someone@somewhere.example', 0)",
-                params![id, inv, contact, strategy.as_str()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                params![id, inv, l.contact_id, l.strategy.as_str(), addr],
             )
             .unwrap();
         }
@@ -85,10 +95,11 @@ pub fn perfect(world: &World, truth: &Truth) -> Built {
             )
             .unwrap();
             if let Some(sha) = sha {
-                write_file(&data, sha, &world.attachment_bytes(sha).unwrap());
+                write_file(&data, sha, &contents[sha]);
             }
         }
     }
+    c.commit().unwrap();
     Built {
         _dir: dir,
         db,
@@ -121,12 +132,12 @@ fn insert_email(c: &Connection, truth: &Truth, i: usize, thread: i64) -> i64 {
     c.execute(
         "INSERT INTO emails (message_id, message_id_synthesized, thread_id, subject, from_email, date_ms, direction, \
          is_internal, is_bulk, is_excluded, is_matched, has_body, body_text, body_html, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, 0, 0)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?13, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, 0, 0)",
         params![
             mid, synth, thread, e.subject, e.from_email,
             if e.outbound { "outbound" } else { "inbound" },
             e.internal, e.bulk, e.excluded, matched,
-            matched.then(|| e.text.replace('\n', "\r\n")), html
+            matched.then(|| e.text.replace('\n', "\r\n")), html, e.date_ms
         ],
     )
     .unwrap();

@@ -3,9 +3,10 @@
 //! investor links, computed from the structured participants (canonical by
 //! construction), never from parsing the raw bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::people::{Addr, People, EXCLUDED_ADDRESS, EXCLUDED_DOMAIN, PUBLIC_DOMAINS};
+use super::cast::{EXCLUDED_ADDRESS, EXCLUDED_DOMAIN, PUBLIC_DOMAINS};
+use super::people::{Addr, People};
 
 /// How a link was made (`email_investor_links.strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,8 +24,18 @@ impl Strategy {
     }
 }
 
-/// investor id → (contact id, strategy).
-pub type Links = BTreeMap<String, (Option<String>, Strategy)>;
+/// One expected `email_investor_links` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedLink {
+    /// The contact whose address matched; None for a domain link.
+    pub contact_id: Option<String>,
+    pub strategy: Strategy,
+    /// Canonical participant addresses that may be `matched_address`.
+    pub addresses: BTreeSet<String>,
+}
+
+/// investor id → link.
+pub type Links = BTreeMap<String, ExpectedLink>;
 
 /// What the rules say about one email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,30 +87,40 @@ fn offer_exact(people: &People, a: &Addr, links: &mut Links) {
         .filter(|c| c.canonical == a.canonical)
     {
         let inv = people.investors[c.investor].id.clone();
-        match links.get(&inv) {
-            Some((Some(other), _)) if *other != c.id => {
-                panic!(
-                    "world bug: two contacts of {inv} on one email ({other}, {})",
-                    c.id
-                )
-            }
-            _ => {
-                links.insert(inv, (Some(c.id.clone()), Strategy::Exact));
-            }
+        if let Some(other) = links.get(&inv).and_then(|l| l.contact_id.as_ref()) {
+            assert_eq!(
+                *other, c.id,
+                "world bug: two contacts of {inv} on one email"
+            );
         }
+        links.insert(
+            inv,
+            ExpectedLink {
+                contact_id: Some(c.id.clone()),
+                strategy: Strategy::Exact,
+                addresses: BTreeSet::from([c.canonical.clone()]),
+            },
+        );
     }
 }
 
+/// Runs after every exact offer, so an exact link is never downgraded.
 fn offer_domain(people: &People, a: &Addr, links: &mut Links) {
     let d = a.domain();
     if PUBLIC_DOMAINS.contains(&d) || d == people.our_domain {
         return;
     }
     for inv in &people.investors {
-        if inv.domains.iter().any(|x| x.ascii == d) {
-            links
-                .entry(inv.id.clone())
-                .or_insert((None, Strategy::Domain));
+        if !inv.domains.iter().any(|x| x.ascii == d) {
+            continue;
+        }
+        let link = links.entry(inv.id.clone()).or_insert(ExpectedLink {
+            contact_id: None,
+            strategy: Strategy::Domain,
+            addresses: BTreeSet::new(),
+        });
+        if link.strategy == Strategy::Domain {
+            link.addresses.insert(a.canonical.clone());
         }
     }
 }

@@ -6,8 +6,9 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
+use super::cast::{ACME, BUCHER, EXCLUDED_ADDRESS, HOOLI, INITECH, UMBRELLA};
 use super::compose::{Draft, Gen, Placement};
-use super::people::{Addr, People, ACME, BUCHER, EXCLUDED_ADDRESS, HOOLI, INITECH, UMBRELLA};
+use super::people::{Addr, People};
 use super::Kind;
 
 /// Relative frequency of each kind in a generated world.

@@ -13,7 +13,7 @@ impl World {
     /// Apply `n` random changes (after a sync) and keep the truth current.
     pub fn mutate(&mut self, fake: &FakeGoogle, n: usize) {
         for _ in 0..n {
-            let op = self.gen.rng.gen_range(0..12);
+            let op = self.gen.rng.gen_range(0..14);
             let name = match op {
                 0..=2 => self.new_message(fake),
                 3 => self.conversation_reply(fake),
@@ -43,6 +43,18 @@ impl World {
                     "star",
                     |d| !d.deleted && !d.labels.contains("STARRED"),
                     Change::Labels(&["STARRED"], &[]),
+                ),
+                12 => self.pick_and(
+                    fake,
+                    "archive",
+                    |d| d.live() && d.labels.contains("INBOX"),
+                    Change::Labels(&[], &["INBOX"]),
+                ),
+                13 => self.pick_and(
+                    fake,
+                    "mark read",
+                    |d| !d.deleted && d.labels.contains("UNREAD"),
+                    Change::Labels(&[], &["UNREAD"]),
                 ),
                 _ => self.pick_and(
                     fake,

@@ -15,6 +15,8 @@ pub struct ExpectedSighting {
     pub is_sent: bool,
     /// Was ever outside spam/trash: a non-live DB sighting is allowed.
     pub ever_visible: bool,
+    /// Hard-deleted in Gmail.
+    pub deleted: bool,
     pub labels: BTreeSet<String>,
 }
 
@@ -41,6 +43,7 @@ impl Truth {
                         live: d.live(),
                         is_sent: d.labels.contains("SENT"),
                         ever_visible: d.ever_visible,
+                        deleted: d.deleted,
                         labels: d.labels.clone(),
                     },
                 );
@@ -114,11 +117,15 @@ impl Stats {
                 ("unmatched", !e.is_matched()),
                 (
                     "exact link",
-                    e.links.values().any(|l| l.1 == super::Strategy::Exact),
+                    e.links
+                        .values()
+                        .any(|l| l.strategy == super::Strategy::Exact),
                 ),
                 (
                     "domain link",
-                    e.links.values().any(|l| l.1 == super::Strategy::Domain),
+                    e.links
+                        .values()
+                        .any(|l| l.strategy == super::Strategy::Domain),
                 ),
                 ("two or more links", e.links.len() >= 2),
                 ("outbound", e.outbound),
@@ -145,6 +152,11 @@ impl Stats {
                 ),
                 ("bcc", !m.bcc.is_empty()),
                 ("rfc2047 subject", m.rfc2047_subject),
+                (
+                    "rfc2047 display name",
+                    m.participants()
+                        .any(|a| a.name.as_ref().is_some_and(|n| !n.is_ascii())),
+                ),
                 ("html", e.html_marker.is_some()),
                 (
                     "attachments on matched",
