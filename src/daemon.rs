@@ -80,7 +80,7 @@ impl Daemon {
 fn worker_settings(config: &Config) -> WorkerSettings {
     WorkerSettings {
         sweep_interval: config.sync_interval(),
-        debounce: Duration::from_millis(500),
+        debounce: Duration::from_millis(300),
         pubsub_topic: config.pubsub.topic.clone(),
         drain_timeout: Duration::from_secs(8),
     }

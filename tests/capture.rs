@@ -265,13 +265,15 @@ async fn an_expired_cursor_reconciles_by_full_relist_and_the_loop_guard_stops_a_
         &mail("a@acme.vc", "jo@acme.vc", ALICE, "A", ""),
         &["INBOX"],
     );
-    app.fake.deliver(
+    let b = app.fake.deliver(
         ALICE,
         &mail("b@acme.vc", "jo@acme.vc", ALICE, "B", ""),
         &["INBOX"],
     );
     sync(&app, ALICE, SyncMode::Auto).await;
     app.fake.delete_message(ALICE, &a);
+    // Archived while history is lost: the re-list's label listings tell.
+    app.fake.modify_labels(ALICE, &b, &[], &["INBOX"]);
     app.fake.deliver(
         ALICE,
         &mail("c@acme.vc", "jo@acme.vc", ALICE, "C", ""),
@@ -290,6 +292,9 @@ async fn an_expired_cursor_reconciles_by_full_relist_and_the_loop_guard_stops_a_
         ),
         1
     );
+    let archived =
+        format!("SELECT is_inbox FROM email_account_messages WHERE gmail_message_id = '{b}'");
+    assert_eq!(q(&app, &archived), 0);
     app.fake.expire_history(ALICE);
     app.fake.deliver(
         ALICE,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::record::LinkContext;
 use super::{Capture, CaptureError, Progress};
-use crate::google::types::{History, HistoryId};
+use crate::google::types::{labels, History, HistoryId};
 use crate::google::{GmailError, HistoryParams};
 use crate::store::{Account, FetchSource, NetChange, RunCounts, SightingChanges};
 
@@ -117,13 +117,37 @@ impl Capture {
         counts.listed += refs.len() as u64;
         Progress::add(&self.inner.progress.listed, refs.len() as u64);
         let listed: HashSet<String> = refs.into_iter().map(|m| m.id).collect();
+        let state = self.state_listings(account).await?;
         let (cursor, window) = (profile.history_id.0, self.window_start_ms());
         let applied = self
-            .db(move |s| s.reconcile(id, &listed, cursor, window))
+            .db(move |s| s.reconcile(id, &listed, &state, cursor, window))
             .await?;
         tally(counts, &applied);
         self.drain(account, ctx, FetchSource::Reconcile, counts)
             .await
+    }
+}
+
+impl Capture {
+    /// Which messages carry INBOX and SENT now: history is gone, so the
+    /// state of copies already captured is read from two label listings
+    /// (5 units per 500 ids) instead of a get per message.
+    async fn state_listings(
+        &self,
+        account: &Account,
+    ) -> Result<Vec<(String, HashSet<String>)>, CaptureError> {
+        let mut out = Vec::new();
+        for label in [labels::INBOX, labels::SENT] {
+            let mut params = self.list_params();
+            params.label_ids = vec![label.to_string()];
+            let refs = self
+                .inner
+                .gmail
+                .list_all_messages(&account.email, &params)
+                .await?;
+            out.push((label.to_string(), refs.into_iter().map(|m| m.id).collect()));
+        }
+        Ok(out)
     }
 }
 

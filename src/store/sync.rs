@@ -202,6 +202,7 @@ impl Store {
         &self,
         account_id: i64,
         listed: &HashSet<String>,
+        state_labels: &[(String, HashSet<String>)],
         cursor: u64,
         window_start_ms: Option<i64>,
     ) -> Result<SightingChanges, StoreError> {
@@ -228,7 +229,9 @@ impl Store {
                 }
             }
             for id in listed {
-                if !live.get(id).is_some_and(|(l, _)| *l) {
+                if live.get(id).is_some_and(|(l, _)| *l) {
+                    out.relabeled += u64::from(restate(&tx, account_id, id, state_labels, now)?);
+                } else {
                     let src = FetchSource::Reconcile;
                     out.enqueued += u64::from(queue::enqueue(
                         &tx,
@@ -275,6 +278,34 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Sets the state labels of a live copy from the label listings; other
+/// labels stay as last known. Returns whether anything changed.
+fn restate(
+    c: &Connection,
+    account_id: i64,
+    gmail_id: &str,
+    state_labels: &[(String, HashSet<String>)],
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(mut l) = current_labels(c, account_id, gmail_id)? else {
+        return Ok(false);
+    };
+    let before = l.clone();
+    for (label, ids) in state_labels {
+        let has = l.iter().any(|x| x == label);
+        match (ids.contains(gmail_id), has) {
+            (true, false) => l.push(label.clone()),
+            (false, true) => l.retain(|x| x != label),
+            _ => {}
+        }
+    }
+    if l == before {
+        return Ok(false);
+    }
+    set_labels(c, account_id, gmail_id, &l, now)?;
+    Ok(true)
 }
 
 fn sighted(c: &Connection, account_id: i64, gmail_id: &str) -> Result<bool, StoreError> {
