@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use email_sidecar::config::{self, Config};
 use email_sidecar::daemon::Daemon;
 use email_sidecar::http::{self, AppState};
-use email_sidecar::store::Store;
+use email_sidecar::store::{AccountStatus, Store};
 use email_sidecar::{check, clock};
 use tokio_util::sync::CancellationToken;
 
@@ -252,17 +252,29 @@ fn run_enroll(config: &Config, emails: &[String]) -> anyhow::Result<ExitCode> {
         "ID", "EMAIL", "STATUS", "AUTH"
     );
     for email in addresses {
-        let outcome = store.enroll_account(&email, config.auth_method, None)?;
+        let mut outcome = store.enroll_account(&email, config.auth_method, None)?;
+        // Enrolling again is how an operator says "the grant is fixed":
+        // a mailbox in `error` goes back to `active` (paused stays paused).
+        let reactivate = !outcome.created && outcome.account.status == AccountStatus::Error;
+        if reactivate {
+            outcome.account =
+                store.set_account_status(outcome.account.id, AccountStatus::Active, None)?;
+        }
         let a = &outcome.account;
-        if outcome.created {
+        if outcome.created || reactivate {
             let details =
                 serde_json::json!({"email": a.email, "auth_method": a.auth_method.as_str()});
-            store.append_audit("cli", "account.enroll", Some(&a.id.to_string()), &details)?;
+            let action = if reactivate {
+                "account.reactivate"
+            } else {
+                "account.enroll"
+            };
+            store.append_audit("cli", action, Some(&a.id.to_string()), &details)?;
         }
-        let result = if outcome.created {
-            "enrolled"
-        } else {
-            "already enrolled"
+        let result = match (outcome.created, reactivate) {
+            (true, _) => "enrolled",
+            (false, true) => "reactivated (was in error)",
+            (false, false) => "already enrolled",
         };
         println!(
             "{:<6} {:<40} {:<8} {:<6} {result}",

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use email_sidecar::store::Store;
+use email_sidecar::store::{AccountStatus, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_email-sidecar");
 
@@ -85,6 +85,38 @@ fn enroll_twice_is_idempotent_and_audited_once() {
     assert!(audit
         .iter()
         .all(|a| a.action == "account.enroll" && a.actor == "cli"));
+}
+
+#[test]
+fn enrolling_a_mailbox_in_error_again_reactivates_it_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let enroll = || {
+        run(sidecar(dir.path())
+            .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+            .args(["enroll", "alice@fund.test"]))
+    };
+    assert_eq!(enroll().0, 0);
+    {
+        let store = Store::open(db(dir.path())).unwrap();
+        let id = store
+            .account_by_email("alice@fund.test")
+            .unwrap()
+            .unwrap()
+            .id;
+        store
+            .set_account_status(id, AccountStatus::Error, Some("grant refused"))
+            .unwrap();
+    }
+    let (code, out, err) = enroll();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("reactivated (was in error)"), "{out}");
+    let store = Store::open(db(dir.path())).unwrap();
+    let a = store.account_by_email("alice@fund.test").unwrap().unwrap();
+    assert_eq!((a.status, a.last_error), (AccountStatus::Active, None));
+    assert_eq!(
+        store.recent_audit(1).unwrap()[0].action,
+        "account.reactivate"
+    );
 }
 
 #[test]
