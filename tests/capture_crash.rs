@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use email_sidecar::fake_google::{FakeGoogle, FakeOptions};
 use email_sidecar::store::Store;
 use rand::{Rng, SeedableRng};
 use support::app::env_for;
-use support::snapshot::Snapshot;
+use support::snapshot::assert_matches_truth;
 use support::world::{World, WorldSpec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_email-sidecar");
@@ -69,22 +68,6 @@ async fn kill_repeatedly(env: &Env, n: usize, rng: &mut rand::rngs::StdRng, max_
     finished
 }
 
-fn assert_truth(world: &World, db: &Path, data: &Path, when: &str) {
-    let snap = Snapshot::take(db, data);
-    let problems = world.truth().check(&snap);
-    assert!(
-        problems.is_empty(),
-        "{when}: {} differences:\n{}",
-        problems.len(),
-        problems
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_during_backfill_and_incremental_loses_and_duplicates_nothing() {
     support::app::init_logs();
@@ -137,7 +120,7 @@ async fn sigkill_at_random_moments_during_backfill_and_incremental_loses_and_dup
         "the killed runs made progress: {progressed:?}"
     );
     assert_eq!(env.run(&["sync"]), 0, "a clean run completes");
-    assert_truth(&world, &db, &data, "after backfill with SIGKILLs");
+    assert_matches_truth(&world, &db, &data, "after backfill with SIGKILLs", false);
     let gets = fake
         .counters()
         .calls
@@ -161,5 +144,11 @@ async fn sigkill_at_random_moments_during_backfill_and_incremental_loses_and_dup
     world.mutate(&fake, 300);
     kill_repeatedly(&env, 4, &mut rng, 800).await;
     assert_eq!(env.run(&["sync"]), 0);
-    assert_truth(&world, &db, &data, "after incremental sync with SIGKILLs");
+    assert_matches_truth(
+        &world,
+        &db,
+        &data,
+        "after incremental sync with SIGKILLs",
+        false,
+    );
 }

@@ -14,7 +14,7 @@ use email_sidecar::clock::{ManualClock, SharedClock};
 use email_sidecar::fake_google::Faults;
 use email_sidecar::store::RunStatus;
 use support::app::{spawn_app, AppOptions, TestApp};
-use support::snapshot::Snapshot;
+use support::snapshot::assert_matches_truth;
 use support::world::{World, WorldSpec};
 
 /// The env sets CRM_GMAIL_MAX_ATTACHMENT_MB=1; the world's cap must agree.
@@ -45,24 +45,7 @@ fn assert_truth(world: &World, app: &TestApp, when: &str) {
 }
 
 fn check_truth(world: &World, app: &TestApp, when: &str, history_gap: bool) {
-    let snap = Snapshot::take(&app.db_path(), &app.data_dir());
-    let truth = world.truth();
-    let problems = if history_gap {
-        truth.check_after_history_gap(&snap)
-    } else {
-        truth.check(&snap)
-    };
-    assert!(
-        problems.is_empty(),
-        "{when}: the database differs from the truth in {} ways:\n{}",
-        problems.len(),
-        problems
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_matches_truth(world, &app.db_path(), &app.data_dir(), when, history_gap);
 }
 
 async fn sync_until_settled(

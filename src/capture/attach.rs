@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use super::fetch::visible;
 use super::{Capture, CaptureError, Progress};
 use crate::google::types::{decode_base64url, Message};
-use crate::google::{GmailError, MessageFormat};
+use crate::google::GmailError;
 use crate::parse::{self, AttachmentRef};
 use crate::store::{
     Account, AttachmentRow, AttachmentStatus, BodyRecord, FetchKind, QueueItem, RunCounts,
@@ -34,19 +34,11 @@ impl Capture {
         counts: &mut RunCounts,
     ) -> Result<usize, CaptureError> {
         let chunk = self.inner.settings.full_chunk;
-        let id = account.id;
-        let items = self
-            .db(move |s| s.due_fetches(id, FetchKind::Full, chunk))
-            .await?;
-        if items.is_empty() {
+        let fetched = self.fetch_due(account, FetchKind::Full, chunk).await?;
+        if fetched.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<String> = items.iter().map(|i| i.gmail_message_id.clone()).collect();
-        let results = self
-            .inner
-            .gmail
-            .get_messages_batch(&account.email, &ids, MessageFormat::Full, &[])
-            .await;
+        let (items, results): (Vec<QueueItem>, Vec<_>) = fetched.into_iter().unzip();
         let permits = Arc::new(Semaphore::new(self.inner.settings.attach_concurrency));
         let mut work = Vec::new();
         for (item, result) in items.iter().zip(results) {

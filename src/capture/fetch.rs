@@ -53,13 +53,30 @@ impl Capture {
         Ok(self.inner.store.run(f).await?)
     }
 
-    async fn due(
+    /// Up to `n` due items of `kind` and Gmail's answer for each, in order
+    /// (empty when nothing is due).
+    pub(crate) async fn fetch_due(
         &self,
-        account_id: i64,
+        account: &Account,
         kind: FetchKind,
         n: usize,
-    ) -> Result<Vec<QueueItem>, CaptureError> {
-        self.db(move |s| s.due_fetches(account_id, kind, n)).await
+    ) -> Result<Vec<(QueueItem, Result<Message, GmailError>)>, CaptureError> {
+        let id = account.id;
+        let items = self.db(move |s| s.due_fetches(id, kind, n)).await?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = items.iter().map(|i| i.gmail_message_id.clone()).collect();
+        let format = match kind {
+            FetchKind::Metadata => MessageFormat::Metadata,
+            FetchKind::Full => MessageFormat::Full,
+        };
+        let results = self
+            .inner
+            .gmail
+            .get_messages_batch(&account.email, &ids, format, &[])
+            .await;
+        Ok(items.into_iter().zip(results).collect())
     }
 
     /// One round of metadata gets; returns how many items it handled.
@@ -71,29 +88,24 @@ impl Capture {
         counts: &mut RunCounts,
     ) -> Result<usize, CaptureError> {
         let chunk = self.inner.settings.metadata_chunk;
-        let items = self.due(account.id, FetchKind::Metadata, chunk).await?;
-        if items.is_empty() {
+        let fetched = self.fetch_due(account, FetchKind::Metadata, chunk).await?;
+        let handled = fetched.len();
+        if handled == 0 {
             return Ok(0);
         }
-        let ids: Vec<String> = items.iter().map(|i| i.gmail_message_id.clone()).collect();
-        let results = self
-            .inner
-            .gmail
-            .get_messages_batch(&account.email, &ids, MessageFormat::Metadata, &[])
-            .await;
-        let mut saves = Vec::with_capacity(items.len());
-        for (item, result) in items.iter().zip(results) {
+        let mut saves = Vec::with_capacity(handled);
+        for (item, result) in fetched {
             match result {
                 Ok(msg) => {
                     counts.fetched += 1;
-                    if let Some(rec) = self.accept(account, item, &msg, ctx).await? {
+                    if let Some(rec) = self.accept(account, &item, &msg, ctx).await? {
                         saves.push(rec);
                     }
                 }
-                Err(e) => self.fetch_failed(account, item, e, counts).await?,
+                Err(e) => self.fetch_failed(account, &item, e, counts).await?,
             }
         }
-        Progress::add(&self.inner.progress.fetched, items.len() as u64);
+        Progress::add(&self.inner.progress.fetched, handled as u64);
         let n = saves.len() as u64;
         let (id, ctx2) = (account.id, ctx.clone());
         let saved = self
@@ -102,7 +114,7 @@ impl Capture {
         counts.added += saved.iter().filter(|s| s.created).count() as u64;
         counts.matched += saved.iter().filter(|s| s.matched).count() as u64;
         Progress::add(&self.inner.progress.saved, n);
-        Ok(items.len())
+        Ok(handled)
     }
 
     /// A fetched message → its records, or `None` when it is not captured

@@ -335,3 +335,33 @@ fn read_queue(c: &Connection) -> Vec<QueueRow> {
     });
     rows.unwrap().map(Result::unwrap).collect()
 }
+
+/// Panics, listing the differences, unless the database at `db` (with its
+/// attachment files under `data`) equals `world`'s truth. `history_gap`:
+/// see [`crate::support::world::Truth::check_after_history_gap`].
+pub fn assert_matches_truth(
+    world: &super::world::World,
+    db: &Path,
+    data: &Path,
+    when: &str,
+    history_gap: bool,
+) {
+    let snap = Snapshot::take(db, data);
+    let truth = world.truth();
+    let problems = if history_gap {
+        truth.check_after_history_gap(&snap)
+    } else {
+        truth.check(&snap)
+    };
+    assert!(
+        problems.is_empty(),
+        "{when}: the database differs from the truth in {} ways:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
