@@ -404,3 +404,49 @@ async fn a_directory_change_relinks_past_mail_and_fetches_its_body() {
         ["exact c-max 1"]
     );
 }
+
+#[tokio::test]
+async fn backfill_days_limits_the_backfill_and_a_full_resync_keeps_older_mail() {
+    let app = spawn_app(AppOptions {
+        mailboxes: vec![ALICE.into()],
+        env: vec![("CRM_GMAIL_BACKFILL_DAYS".into(), "30".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    app.store.replace_directory(&directory()).unwrap();
+    let now = app.clock.now();
+    let dated = |id: &str, days_ago: i64| {
+        let when = now - chrono::Duration::days(days_ago);
+        String::from_utf8(mail(id, "jo@acme.vc", ALICE, id, ""))
+            .unwrap()
+            .replace("Tue, 03 Nov 2026 10:00:00 +0000", &when.to_rfc2822())
+            .into_bytes()
+    };
+    app.fake
+        .deliver(ALICE, &dated("new@acme.vc", 3), &["INBOX"]);
+    app.fake
+        .deliver(ALICE, &dated("old@acme.vc", 400), &["INBOX"]);
+    sync(&app, ALICE, SyncMode::Auto).await;
+    assert_eq!(
+        strings(&app, "SELECT message_id FROM emails"),
+        ["new@acme.vc"]
+    );
+    // An old-dated message arriving now comes through history all the same,
+    // and a full re-list (which only lists the window) must not drop it.
+    app.fake
+        .deliver(ALICE, &dated("late@acme.vc", 90), &["INBOX"]);
+    sync(&app, ALICE, SyncMode::Auto).await;
+    let full = sync(&app, ALICE, SyncMode::Full).await;
+    assert_eq!(full.status, RunStatus::Ok, "{full:?}");
+    assert_eq!(
+        strings(&app, "SELECT message_id FROM emails ORDER BY message_id"),
+        ["late@acme.vc", "new@acme.vc"]
+    );
+    assert_eq!(
+        app.store
+            .live_gmail_ids(app.account_id(ALICE))
+            .unwrap()
+            .len(),
+        2
+    );
+}
