@@ -289,6 +289,9 @@ async fn status_tells_backlog_lag_and_watch_truthfully_to_admins_and_the_crm() {
     assert_eq!(a["watch_lapsed"], false);
     assert!(a["lag_seconds"].as_i64().unwrap() >= 0);
     let cursor: u64 = a["history_id"].as_str().unwrap().parse().unwrap();
-    assert!(cursor < r.app.fake.history_id(ALICE).0, "the cursor is behind the new mail");
+    assert!(
+        cursor < r.app.fake.history_id(ALICE).0,
+        "the cursor is behind the new mail"
+    );
     r.stop.cancel();
 }

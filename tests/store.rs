@@ -55,8 +55,8 @@ fn migrating_an_empty_database_creates_every_table_and_index() {
     let store = Store::open(db_in(&dir)).unwrap();
     let tables = store.table_names().unwrap();
     assert_eq!(tables, ALL_TABLES);
-    assert_eq!(versions(&store), vec![1, 2, 3]);
-    assert_eq!(email_sidecar::store::latest_version(), 3);
+    assert_eq!(versions(&store), vec![1, 2, 3, 4]);
+    assert_eq!(email_sidecar::store::latest_version(), 4);
     let indexes = store.index_names().unwrap();
     for wanted in [
         "emails_matched_by_date",
@@ -118,7 +118,7 @@ fn a_version_1_database_upgrades_to_the_latest_keeping_its_data() {
         assert_eq!(has_audit, 0, "V1 must not have V2's tables");
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(versions(&store), vec![1, 2, 3]);
+    assert_eq!(versions(&store), vec![1, 2, 3, 4]);
     assert_eq!(store.table_names().unwrap(), ALL_TABLES);
     let old = store.account_by_email("OLD@fund.test").unwrap().unwrap();
     assert_eq!(old.history_id, Some(12345));
@@ -423,4 +423,38 @@ async fn async_callers_run_store_work_off_the_runtime() {
     }
     store.run(|s| s.ping()).await.unwrap();
     assert_eq!(store.list_accounts().unwrap().len(), 8);
+}
+
+/// A worker holds an item's id while another path may remove the item;
+/// the id must never come to name a newer item (another mailbox's, say).
+#[test]
+fn a_queue_item_removed_elsewhere_is_never_confused_with_a_newer_one() {
+    use email_sidecar::store::FetchKind;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(db_in(&dir)).unwrap();
+    let a = store
+        .enroll_account("a@fund.test", AuthMethod::Dwd, None)
+        .unwrap()
+        .account
+        .id;
+    let b = store
+        .enroll_account("b@fund.test", AuthMethod::Dwd, None)
+        .unwrap()
+        .account
+        .id;
+    store.record_backfill_page(a, &["m1".into()], None).unwrap();
+    let held = store
+        .due_fetches(a, FetchKind::Metadata, 10)
+        .unwrap()
+        .remove(0);
+    // Another path (a 404, spam) removes it; then a new item arrives.
+    store.skip_fetched(a, "m1", None).unwrap();
+    store.record_backfill_page(b, &["n1".into()], None).unwrap();
+    let newer = store.due_fetches(b, FetchKind::Metadata, 10).unwrap();
+    assert_ne!(newer[0].id, held.id, "ids are not reused");
+    store.drop_fetch(&held).unwrap();
+    store.fail_fetch(&held, "late").unwrap();
+    store.defer_fetch(&held, "late", 1000, 5).unwrap();
+    let still = store.due_fetches(b, FetchKind::Metadata, 10).unwrap();
+    assert_eq!(still, newer, "the newer item is untouched");
 }

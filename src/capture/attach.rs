@@ -21,7 +21,7 @@ use crate::store::{
     Account, AttachmentRow, AttachmentStatus, BodyRecord, FetchKind, QueueItem, RunCounts,
 };
 
-enum Fetched {
+pub(super) enum Fetched {
     Done,
     Retry(CaptureError),
 }
@@ -59,7 +59,7 @@ impl Capture {
         Ok(items.len())
     }
 
-    async fn store_full(
+    pub(super) async fn store_full(
         &self,
         account: &Account,
         item: &QueueItem,
@@ -75,20 +75,20 @@ impl Capture {
         }
         let known = self.db(move |s| s.sighting_email(aid, &gid)).await?;
         let Some((email_id, has_body)) = known else {
-            let qid = item.id;
-            self.db(move |s| s.drop_fetch(qid)).await?;
+            let it = item.clone();
+            self.db(move |s| s.drop_fetch(&it)).await?;
             return Ok(Fetched::Done);
         };
         if has_body {
-            let qid = item.id;
-            self.db(move |s| s.drop_fetch(qid)).await?;
+            let it = item.clone();
+            self.db(move |s| s.drop_fetch(&it)).await?;
             return Ok(Fetched::Done);
         }
         let parsed = match parse::parse_message(&msg) {
             Ok(p) => p,
             Err(e) => {
-                let (qid, why) = (item.id, e.to_string());
-                self.db(move |s| s.fail_fetch(qid, &why)).await?;
+                let (it, why) = (item.clone(), e.to_string());
+                self.db(move |s| s.fail_fetch(&it, &why)).await?;
                 return Ok(Fetched::Done);
             }
         };

@@ -24,7 +24,7 @@ pub(crate) fn visible(label_ids: &[String]) -> bool {
 }
 
 impl Capture {
-    /// Fetches until nothing is due: metadata first, then bodies.
+    /// Fetches until nothing is due: investor-search items, metadata, bodies.
     pub(crate) async fn drain(
         &self,
         account: &Account,
@@ -33,6 +33,10 @@ impl Capture {
         counts: &mut RunCounts,
     ) -> Result<(), CaptureError> {
         loop {
+            // Investor mail first (issue 7), then headers, then bodies.
+            if self.search_round(account, ctx, counts).await? > 0 {
+                continue;
+            }
             let meta = self.metadata_round(account, ctx, source, counts).await?;
             let full = if meta == 0 {
                 self.full_round(account, counts).await?
@@ -69,7 +73,7 @@ impl Capture {
         let ids: Vec<String> = items.iter().map(|i| i.gmail_message_id.clone()).collect();
         let format = match kind {
             FetchKind::Metadata => MessageFormat::Metadata,
-            FetchKind::Full => MessageFormat::Full,
+            FetchKind::Full | FetchKind::Search => MessageFormat::Full,
         };
         let results = self
             .inner
@@ -119,7 +123,7 @@ impl Capture {
 
     /// A fetched message → its records, or `None` when it is not captured
     /// (spam/trash now, or not an email at all).
-    async fn accept(
+    pub(super) async fn accept(
         &self,
         account: &Account,
         item: &QueueItem,
@@ -127,7 +131,12 @@ impl Capture {
         ctx: &LinkContext,
     ) -> Result<Option<(crate::store::EmailRecord, crate::store::SightingRecord)>, CaptureError>
     {
+        if msg.id != item.gmail_message_id {
+            tracing::error!(mailbox = %account.email, asked = %item.gmail_message_id, got = %msg.id,
+                kind = item.kind.as_str(), "Gmail answered with another message");
+        }
         if !visible(&msg.label_ids) {
+            tracing::debug!(mailbox = %account.email, message = %item.gmail_message_id, "in spam or trash: not captured");
             let (id, gid, labels) = (
                 account.id,
                 item.gmail_message_id.clone(),
@@ -140,8 +149,8 @@ impl Capture {
         match parse::parse_message(msg) {
             Ok(p) => Ok(Some(ctx.records(&p))),
             Err(e) => {
-                let (qid, why) = (item.id, e.to_string());
-                self.db(move |s| s.fail_fetch(qid, &why)).await?;
+                let (it, why) = (item.clone(), e.to_string());
+                self.db(move |s| s.fail_fetch(&it, &why)).await?;
                 Ok(None)
             }
         }
@@ -158,9 +167,12 @@ impl Capture {
     ) -> Result<(), CaptureError> {
         let (id, gid) = (account.id, item.gmail_message_id.clone());
         if matches!(e, GmailError::NotFound { .. }) {
+            tracing::debug!(mailbox = %account.email, message = %gid, kind = item.kind.as_str(), "gone before its get: skipped");
             counts.deleted += 1;
             return match item.kind {
-                FetchKind::Metadata => self.db(move |s| s.skip_fetched(id, &gid, None)).await,
+                FetchKind::Metadata | FetchKind::Search => {
+                    self.db(move |s| s.skip_fetched(id, &gid, None)).await
+                }
                 FetchKind::Full => {
                     self.db(move |s| s.full_fetch_gone(id, &gid).map(|_| ()))
                         .await
@@ -184,7 +196,7 @@ impl Capture {
             }
         } else {
             tracing::warn!(mailbox = %account.email, message = %gid, error = %err, "fetch failed permanently");
-            self.db(move |s| s.fail_fetch(item.id, &why)).await?;
+            self.db(move |s| s.fail_fetch(&item, &why)).await?;
         }
         Ok(())
     }

@@ -32,6 +32,8 @@ impl Capture {
         let Some(mut cursor) = account.history_id else {
             return self.full_resync(account, ctx, counts, true).await;
         };
+        // A directory change: search just the new contacts and domains.
+        self.search_new_items(account, counts).await?;
         let stale_ms = i64::from(self.inner.settings.history_stale_days) * 86_400_000;
         let age = account
             .history_id_at

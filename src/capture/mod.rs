@@ -13,7 +13,8 @@
 //! inside) and to SQLite through [`crate::store`]; the rules of matching
 //! come from [`crate::matching`]. Submodules: `runner` (one sync of one
 //! mailbox, its run record and error handling), `backfill`, `incremental`
-//! (history and the full re-list), `fetch` (draining the queue), `attach`
+//! (history and the full re-list), `investor` (investor mail searched and
+//! fetched first), `fetch` (draining the queue), `attach`
 //! (attachment downloads), `record` (a parsed message → store records and
 //! the linker), `push` (Pub/Sub notices), `worker` (the daemon's loop).
 
@@ -22,6 +23,7 @@ mod backfill;
 mod error;
 mod fetch;
 mod incremental;
+mod investor;
 pub mod push;
 mod record;
 mod runner;
@@ -64,6 +66,8 @@ pub struct CaptureSettings {
     pub max_fetch_attempts: u32,
     pub our_domains: Vec<String>,
     pub attachments_dir: PathBuf,
+    /// Search the directory's mail first (issue 7).
+    pub investor_first: bool,
 }
 
 impl CaptureSettings {
@@ -84,6 +88,7 @@ impl CaptureSettings {
             max_fetch_attempts: 10,
             our_domains: config.workspace_domains.clone(),
             attachments_dir: config.attachments_dir(),
+            investor_first: config.investor_first,
         }
     }
 }

@@ -137,6 +137,7 @@ impl Capture {
             }
         }
         let id = account.id;
+        self.db(move |s| s.refresh_sync_phase(id)).await?;
         let left = self.db(move |s| s.queue_counts(id)).await?;
         Ok(left.pending == 0 && left.failed == 0)
     }

@@ -41,6 +41,7 @@ pub const SECRET_KEY_PATH: Key = k("secret_key_path", "CRM_GMAIL_SECRET_KEY_PATH
 pub const SYNC_INTERVAL_MIN: Key = k("sync_interval_min", "CRM_GMAIL_SYNC_INTERVAL_MIN");
 pub const BACKFILL_PAGE_SIZE: Key = k("backfill_page_size", "CRM_GMAIL_BACKFILL_PAGE_SIZE");
 pub const BACKFILL_DAYS: Key = k("backfill_days", "CRM_GMAIL_BACKFILL_DAYS");
+pub const INVESTOR_FIRST: Key = k("investor_first", "CRM_GMAIL_INVESTOR_FIRST");
 pub const MAX_ATTACHMENT_MB: Key = k("max_attachment_mb", "CRM_GMAIL_MAX_ATTACHMENT_MB");
 pub const ATTACH_CONCURRENCY: Key = k("attach_concurrency", "CRM_GMAIL_ATTACH_CONCURRENCY");
 pub const RATE_UNITS_SEC: Key = k("rate_units_sec", "CRM_GMAIL_RATE_UNITS_SEC");
@@ -94,6 +95,7 @@ pub const ALL: &[Key] = &[
     SYNC_INTERVAL_MIN,
     BACKFILL_PAGE_SIZE,
     BACKFILL_DAYS,
+    INVESTOR_FIRST,
     MAX_ATTACHMENT_MB,
     ATTACH_CONCURRENCY,
     RATE_UNITS_SEC,

@@ -56,6 +56,9 @@ pub struct Config {
     pub backfill_page_size: u32,
     /// 0 = everything.
     pub backfill_days: u32,
+    /// Search for the directory's mail first and fetch it in full before
+    /// the ordinary backfill (issue 7).
+    pub investor_first: bool,
     pub max_attachment_mb: u64,
     pub attach_concurrency: usize,
     pub rate_units_sec: u32,
@@ -188,6 +191,7 @@ fn build(r: &mut Reader<'_>) -> Config {
         sync_interval_min: r.number(SYNC_INTERVAL_MIN, 180, 1..=10_080),
         backfill_page_size: r.number(BACKFILL_PAGE_SIZE, 500, 1..=500),
         backfill_days: r.number(BACKFILL_DAYS, 0, 0..=36_500),
+        investor_first: r.bool(INVESTOR_FIRST, true),
         max_attachment_mb: r.number(MAX_ATTACHMENT_MB, 50, 0..=4_096),
         attach_concurrency: r.number(ATTACH_CONCURRENCY, 4, 1..=64),
         rate_units_sec: r.number(RATE_UNITS_SEC, 90, 1..=10_000),

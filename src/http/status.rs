@@ -54,6 +54,8 @@ fn account(s: &MailboxStatus, now: DateTime<Utc>, watched: bool) -> Value {
         "last_error_at": rfc3339(s.last_error_at),
         "lag_seconds": lag,
         "pending": s.pending,
+        "investor_listed": s.investor_listed,
+        "investor_pending": s.investor_pending,
         "failed": s.failed,
         "watch_expiration": rfc3339(s.watch_expiration),
         "watch_lapsed": watch_lapsed,

@@ -10,11 +10,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 
-/// What to fetch: headers only, or the whole message (matched email).
+/// What to fetch: headers only, the whole message of matched email, or a
+/// message an investor search listed (fetched whole at once, first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FetchKind {
     Metadata,
     Full,
+    Search,
 }
 
 impl FetchKind {
@@ -22,6 +24,7 @@ impl FetchKind {
         match self {
             Self::Metadata => "metadata",
             Self::Full => "full",
+            Self::Search => "search",
         }
     }
 }
@@ -34,6 +37,7 @@ pub enum FetchSource {
     Reconcile,
     Rematch,
     Push,
+    Search,
 }
 
 impl FetchSource {
@@ -44,6 +48,7 @@ impl FetchSource {
             Self::Reconcile => "reconcile",
             Self::Rematch => "rematch",
             Self::Push => "push",
+            Self::Search => "search",
         }
     }
 }
@@ -67,6 +72,10 @@ pub struct QueueCounts {
     /// Given up on (permanent error or too many attempts); kept for an admin.
     pub failed: u64,
 }
+
+/// The row of one item: its id and its key, so an item that another path
+/// already removed is never confused with another row.
+const ITEM: &str = "WHERE id = ?1 AND account_id = ?2 AND gmail_message_id = ?3 AND kind = ?4";
 
 impl Store {
     /// Up to `limit` items of `kind` due at `now_ms`, oldest enqueued first.
@@ -111,6 +120,7 @@ impl Store {
 
     /// A transient failure: try again after `delay_ms`; after `max_attempts`
     /// the item is marked failed instead (kept, never silently dropped).
+    /// Returns whether it was given up on.
     pub fn defer_fetch(
         &self,
         item: &QueueItem,
@@ -122,31 +132,60 @@ impl Store {
         let give_up = item.attempts + 1 >= max_attempts;
         self.write(|c| {
             c.execute(
-                "UPDATE email_fetch_queue SET attempts = attempts + 1, last_error = ?2, \
-                 not_before = ?3, failed_at = CASE WHEN ?4 THEN ?5 ELSE NULL END WHERE id = ?1",
-                params![item.id, error, now + delay_ms, give_up, now],
+                &format!(
+                    "UPDATE email_fetch_queue SET attempts = attempts + 1, last_error = ?5, \
+                     not_before = ?6, failed_at = CASE WHEN ?7 THEN ?8 ELSE NULL END {ITEM}"
+                ),
+                params![
+                    item.id,
+                    item.account_id,
+                    item.gmail_message_id,
+                    item.kind.as_str(),
+                    error,
+                    now + delay_ms,
+                    give_up,
+                    now
+                ],
             )?;
             Ok(give_up)
         })
     }
 
     /// A permanent failure: keep the item, marked, with its reason.
-    pub fn fail_fetch(&self, item_id: i64, error: &str) -> Result<(), StoreError> {
+    pub fn fail_fetch(&self, item: &QueueItem, error: &str) -> Result<(), StoreError> {
         let now = self.now_ms();
         self.write(|c| {
             c.execute(
-                "UPDATE email_fetch_queue SET attempts = attempts + 1, last_error = ?2, \
-                 failed_at = ?3 WHERE id = ?1",
-                params![item_id, error, now],
+                &format!(
+                    "UPDATE email_fetch_queue SET attempts = attempts + 1, last_error = ?5, \
+                     failed_at = ?6 {ITEM}"
+                ),
+                params![
+                    item.id,
+                    item.account_id,
+                    item.gmail_message_id,
+                    item.kind.as_str(),
+                    error,
+                    now
+                ],
             )?;
             Ok(())
         })
     }
 
-    /// Removes an item whose work turned out to be done already.
-    pub fn drop_fetch(&self, item_id: i64) -> Result<(), StoreError> {
+    /// Removes an item whose work turned out to be done already (a no-op
+    /// if another path removed it first).
+    pub fn drop_fetch(&self, item: &QueueItem) -> Result<(), StoreError> {
         self.write(|c| {
-            c.execute("DELETE FROM email_fetch_queue WHERE id = ?1", [item_id])?;
+            c.execute(
+                &format!("DELETE FROM email_fetch_queue {ITEM}"),
+                params![
+                    item.id,
+                    item.account_id,
+                    item.gmail_message_id,
+                    item.kind.as_str()
+                ],
+            )?;
             Ok(())
         })
     }
@@ -226,6 +265,16 @@ pub(crate) fn dequeue(
             .execute(params![account_id, gmail_id])?,
     };
     Ok(())
+}
+
+/// Whether anything is queued for (mailbox, message).
+pub(crate) fn queued(c: &Connection, account_id: i64, gmail_id: &str) -> Result<bool, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM email_fetch_queue WHERE account_id = ?1 AND gmail_message_id = ?2 LIMIT 1",
+    )?
+    .query_row(params![account_id, gmail_id], |_| Ok(()))
+    .optional()?
+    .is_some())
 }
 
 /// Whether a full fetch of `email_id` is already queued in any mailbox, so

@@ -96,6 +96,9 @@ pub struct MailboxStatus {
     pub watch_expiration: Option<DateTime<Utc>>,
     pub pending: u64,
     pub failed: u64,
+    /// Messages investor searches queued, and how many still wait.
+    pub investor_listed: u64,
+    pub investor_pending: u64,
 }
 
 impl Store {
@@ -266,7 +269,10 @@ impl Store {
                    (SELECT count(*) FROM email_fetch_queue q WHERE q.account_id = a.id \
                       AND q.failed_at IS NULL), \
                    (SELECT count(*) FROM email_fetch_queue q WHERE q.account_id = a.id \
-                      AND q.failed_at IS NOT NULL) \
+                      AND q.failed_at IS NOT NULL), \
+                   a.investor_listed, \
+                   (SELECT count(*) FROM email_fetch_queue q WHERE q.account_id = a.id \
+                      AND q.kind = 'search' AND q.failed_at IS NULL) \
                  FROM email_accounts a ORDER BY a.id",
             )?;
             let rows = s.query_map([], |r| {
@@ -287,6 +293,8 @@ impl Store {
                     watch_expiration: opt_time(r.get(12)?),
                     pending: r.get::<_, i64>(13)?.max(0) as u64,
                     failed: r.get::<_, i64>(14)?.max(0) as u64,
+                    investor_listed: r.get::<_, i64>(15)?.max(0) as u64,
+                    investor_pending: r.get::<_, i64>(16)?.max(0) as u64,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

@@ -129,7 +129,8 @@ impl Store {
             let tx = c.transaction()?;
             let mut queued = 0;
             for id in ids {
-                if !sighted(&tx, account_id, id)? {
+                // Already captured, or queued (e.g. by an investor search).
+                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
                     queued += usize::from(queue::enqueue(
                         &tx,
                         account_id,
@@ -153,6 +154,102 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(queued)
+        })
+    }
+
+    /// Of `ids` (a fresh listing), those with neither a sighting nor a
+    /// queue item, now queued; returned so the caller can say so. The end
+    /// of a backfill checks its own work this way: nothing listed may be
+    /// silently missing.
+    pub fn queue_unaccounted(
+        &self,
+        account_id: i64,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.now_ms();
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let mut missing = Vec::new();
+            for id in ids {
+                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
+                    queue::enqueue(
+                        &tx,
+                        account_id,
+                        id,
+                        FetchKind::Metadata,
+                        FetchSource::Backfill,
+                        now,
+                    )?;
+                    missing.push(id.clone());
+                }
+            }
+            tx.commit()?;
+            Ok(missing)
+        })
+    }
+
+    /// The directory items (addresses, domains) already searched here.
+    pub fn searched_items(&self, account_id: i64) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let json: String = c.query_row(
+                "SELECT searched_items_json FROM email_accounts WHERE id = ?1",
+                [account_id],
+                |r| r.get(0),
+            )?;
+            Ok(serde_json::from_str(&json).unwrap_or_default())
+        })
+    }
+
+    /// Queues what investor searches listed (ids neither captured nor
+    /// queued) ahead of everything, and records `items` as searched, in
+    /// one transaction. Returns how many ids were queued.
+    pub fn record_search(
+        &self,
+        account_id: i64,
+        ids: &[String],
+        items: &[String],
+    ) -> Result<usize, StoreError> {
+        let now = self.now_ms();
+        let mut searched = self.searched_items(account_id)?;
+        searched.extend(items.iter().cloned());
+        searched.sort();
+        searched.dedup();
+        let json = serde_json::to_string(&searched).unwrap_or_else(|_| "[]".into());
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let mut queued = 0;
+            for id in ids {
+                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
+                    let (k, s) = (FetchKind::Search, FetchSource::Search);
+                    queued += usize::from(queue::enqueue(&tx, account_id, id, k, s, now)?);
+                }
+            }
+            tx.execute(
+                "UPDATE email_accounts SET searched_items_json = ?2, \
+                   investor_listed = investor_listed + ?3, updated_at = ?4 WHERE id = ?1",
+                params![account_id, json, queued as i64, now],
+            )?;
+            tx.commit()?;
+            Ok(queued)
+        })
+    }
+
+    /// Sets the phase status shows from the state: `investor-first` while
+    /// investor-search items wait, `backfill` until it is done, then
+    /// `incremental`.
+    pub fn refresh_sync_phase(&self, account_id: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE email_accounts SET sync_phase = CASE \
+                   WHEN EXISTS (SELECT 1 FROM email_fetch_queue q WHERE q.account_id = ?1 \
+                                AND q.kind = 'search' AND q.failed_at IS NULL) \
+                     THEN 'investor-first' \
+                   WHEN backfill_state <> 'done' THEN 'backfill' \
+                   ELSE 'incremental' END \
+                 WHERE id = ?1",
+                [account_id],
+            )?;
+            Ok(())
         })
     }
 
