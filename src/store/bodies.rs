@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 
-use super::emails::live_sighting;
+use super::links::live_sighting;
 use super::queue::{self, FetchKind, FetchSource};
 use super::{Store, StoreError};
 

@@ -10,10 +10,12 @@
 //! pool so a slow query never stalls the runtime.
 
 mod accounts;
+mod backfill;
 mod bodies;
 mod directory;
 mod emails;
 mod error;
+mod links;
 mod migrate;
 mod queue;
 mod runs;
@@ -30,20 +32,19 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Account, AccountStatus, EnrollOutcome};
+pub use backfill::BackfillCheckpoint;
 pub use bodies::{AttachmentRow, AttachmentStatus, BodyRecord};
 pub use directory::{
     Directory, DirectoryContact, DirectoryCounts, DirectoryInvestor, DirectoryUser, UserRole,
 };
-pub use emails::{
-    EmailRecord, LinkDecision, LinkRow, Linker, ParticipantRow, RelinkReport, SavedEmail,
-    SightingRecord,
-};
+pub use emails::{EmailRecord, ParticipantRow, SavedEmail, SightingRecord};
 pub use error::StoreError;
+pub use links::{LinkDecision, LinkRow, Linker, RelinkReport};
 pub use migrate::{latest_version, AppliedMigration};
 pub use queue::{FetchKind, FetchSource, QueueCounts, QueueItem};
 pub use runs::{MailboxStatus, RunCounts, RunStatus, SyncKind};
 pub use settings::AuditEntry;
-pub use sync::{BackfillCheckpoint, NetChange, SightingChanges};
+pub use sync::{NetChange, SightingChanges};
 
 use crate::clock::{self, SharedClock};
 
