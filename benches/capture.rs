@@ -3,9 +3,10 @@
 //! (`tests/support/app.rs`):
 //!
 //! - `pipeline` (a): a whole backfill with quota off, msgs/s for the
-//!   metadata path (N unmatched messages) and the full path (N messages
-//!   matched by a contact: text + HTML bodies and a 1 KB attachment).
-//!   Goals ≥ 5,000 and ≥ 1,000 msgs/s on 2 cores.
+//!   metadata path (`BENCH_META_N` unmatched messages, default 30,000) and
+//!   the full path (`BENCH_FULL_N`, default 5,000, matched by a contact:
+//!   text + HTML bodies and a 1 KB attachment each), median and best of
+//!   `BENCH_RUNS` (3). Goals ≥ 5,000 and ≥ 1,000 msgs/s on 2 cores.
 //! - `quota` (b): fake quota = client budget (`BENCH_UNITS`, default 100
 //!   units/s), a mailbox sized for `BENCH_SECS` (default 60) of backfill;
 //!   units charged / (budget × elapsed). Goal ≥ 95%, 0 quota 429s.
@@ -15,9 +16,11 @@
 //!   Goal ≤ 100 MB.
 //!
 //! Each part runs in a fresh child process (clean RSS and allocator);
-//! `BENCH_PARTS=pipeline,quota,rss` picks some. Without `--bench` (what
-//! `cargo test --all-targets` does) every part is a small smoke pass that
-//! still asserts every message was stored.
+//! `BENCH_PARTS=pipeline,quota,rss` picks some. Data lives under `TMPDIR`
+//! (attachment fsyncs make the disk matter); `CRM_GMAIL_*` variables
+//! override the engine's settings; `BENCH_PERF_CTL` limits `perf record`
+//! to the syncs. Without `--bench` (what `cargo test --all-targets` does)
+//! every part is a small smoke pass that still asserts all was stored.
 //!
 //! Run: `cargo bench --bench capture`.
 
