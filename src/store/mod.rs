@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Account, AccountStatus, EnrollOutcome};
@@ -50,6 +51,13 @@ use crate::clock::{self, SharedClock};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE_READERS: usize = 4;
+/// Room for every statement of the store: saving one message alone runs
+/// more than rusqlite's default 16, which re-prepared them all each time.
+/// (The query planner stability guarantee, QPSG, set on every connection,
+/// is the other half: without it SQLite marks any statement with a
+/// `col = ?` term as re-plan-on-rebind, and rusqlite's clear_bindings on
+/// returning it to the cache then forces a full re-prepare on every use.)
+const STATEMENT_CACHE: usize = 128;
 
 /// A handle on the database; cheap to clone (shared inside).
 #[derive(Clone)]
@@ -256,6 +264,8 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         ));
     }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 
@@ -269,6 +279,8 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     })?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 
