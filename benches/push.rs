@@ -74,7 +74,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let pushes = if full { env_u64("BENCH_PUSHES", 200) } else { 5 };
+    let pushes = if full {
+        env_u64("BENCH_PUSHES", 200)
+    } else {
+        5
+    };
     let gap = Duration::from_millis(env_u64("BENCH_GAP_MS", 300));
     let app = spawn_app(AppOptions {
         mailboxes: vec![ALICE.into()],
@@ -88,15 +92,18 @@ async fn main() {
     })
     .await;
     app.store.replace_directory(&directory()).unwrap();
-    let mut daemon = Daemon::build(app.config.clone(), app.store.clone(), app.clock.clone()).unwrap();
+    let mut daemon =
+        Daemon::build(app.config.clone(), app.store.clone(), app.clock.clone()).unwrap();
     let stop = CancellationToken::new();
     daemon.spawn_worker(stop.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/email/push", listener.local_addr().unwrap());
     let s2 = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(listener, daemon.state.clone(), async move {
-        s2.cancelled().await
-    }));
+    tokio::spawn(email_sidecar::http::serve(
+        listener,
+        daemon.state.clone(),
+        async move { s2.cancelled().await },
+    ));
     let id = app.account_id(ALICE);
     while !app.store.account(id).unwrap().backfill_done {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -117,7 +124,10 @@ async fn main() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         while !stored_with_body(&db, n) {
-            assert!(start.elapsed() < Duration::from_secs(30), "push {n} never stored");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "push {n} never stored"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         took.push(start.elapsed());
