@@ -159,7 +159,7 @@ impl AttachmentStore {
 
     /// Stores `bytes` (at most once per hash).
     pub async fn put(&self, bytes: &[u8]) -> Result<StoredFile, AttachmentError> {
-        self.put_chunks(slice_chunks(bytes), None).await
+        self.put_chunks(slice_chunks(bytes), None, true).await
     }
 
     /// Like [`put`](Self::put), but content over `max` bytes is refused
@@ -168,7 +168,31 @@ impl AttachmentStore {
         if bytes.len() as u64 > max {
             return Err(AttachmentError::TooLarge { limit: max });
         }
-        self.put_chunks(slice_chunks(bytes), Some(max)).await
+        self.put_chunks(slice_chunks(bytes), Some(max), true).await
+    }
+
+    /// [`put_limited`](Self::put_limited) without its two fsyncs (file and
+    /// directory): the content is durable only after the next
+    /// [`sync_deferred`](Self::sync_deferred), which the caller runs before
+    /// it records the file anywhere. Many files then cost one flush.
+    pub async fn put_deferred(
+        &self,
+        bytes: &[u8],
+        max: u64,
+    ) -> Result<StoredFile, AttachmentError> {
+        if bytes.len() as u64 > max {
+            return Err(AttachmentError::TooLarge { limit: max });
+        }
+        self.put_chunks(slice_chunks(bytes), Some(max), false).await
+    }
+
+    /// Makes every deferred put so far durable: one `syncfs` of the
+    /// filesystem holding the store (files, names and directories).
+    pub async fn sync_deferred(&self) -> Result<(), AttachmentError> {
+        let root = self.root.as_ref().clone();
+        tokio::task::spawn_blocking(move || syncfs(&root))
+            .await
+            .map_err(|e| io_err("syncfs", &self.root)(io::Error::other(e)))?
     }
 
     /// Stores a stream of chunks (reqwest's `bytes_stream()`, decoded base64
@@ -180,7 +204,7 @@ impl AttachmentStore {
         B: AsRef<[u8]>,
         E: Into<BoxError>,
     {
-        self.put_chunks(stream, None).await
+        self.put_chunks(stream, None, true).await
     }
 
     /// [`put_stream`](Self::put_stream) with a size cap: stops reading and
@@ -195,7 +219,7 @@ impl AttachmentStore {
         B: AsRef<[u8]>,
         E: Into<BoxError>,
     {
-        self.put_chunks(stream, Some(max)).await
+        self.put_chunks(stream, Some(max), true).await
     }
 
     /// Opens a stored file for a streamed download.
@@ -245,6 +269,7 @@ impl AttachmentStore {
         &self,
         stream: S,
         limit: Option<u64>,
+        durable: bool,
     ) -> Result<StoredFile, AttachmentError>
     where
         S: Stream<Item = Result<B, E>>,
@@ -258,11 +283,12 @@ impl AttachmentStore {
                 let chunk = item.map_err(|e| AttachmentError::Source(e.into()))?;
                 temp.write(chunk.as_ref()).await?;
             }
-            let sha256 = temp.seal().await?;
+            let sha256 = temp.seal(durable).await?;
             let (from, to, size) = (temp.path.clone(), self.path_for(&sha256)?, temp.size);
-            let newly_written = tokio::task::spawn_blocking(move || place(&from, &to, size))
-                .await
-                .map_err(|e| io_err("place", &temp.path)(io::Error::other(e)))??;
+            let newly_written =
+                tokio::task::spawn_blocking(move || place(&from, &to, size, durable))
+                    .await
+                    .map_err(|e| io_err("place", &temp.path)(io::Error::other(e)))??;
             Ok(StoredFile {
                 sha256,
                 size,
@@ -280,17 +306,24 @@ impl AttachmentStore {
 
 /// Puts the complete, synced temp file at `final_path` unless identical
 /// content is already there, then removes the temp name. Blocking.
-fn place(temp: &Path, final_path: &Path, size: u64) -> Result<bool, AttachmentError> {
+fn place(
+    temp: &Path,
+    final_path: &Path,
+    size: u64,
+    durable: bool,
+) -> Result<bool, AttachmentError> {
     let shard = final_path.parent().unwrap_or(final_path);
     ensure_shard(shard)?;
     let newly_written = match std::fs::hard_link(temp, final_path) {
         Ok(()) => true,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // Same name means same hash; a size mismatch means a damaged
-            // file (not ours: ours are synced before they get a name).
+            // Same name means same hash, unless the file is damaged: a
+            // deferred put may get its name before its data reaches the
+            // disk, so after a crash the content is checked, not trusted.
             let intact = final_path
                 .metadata()
-                .is_ok_and(|m| m.is_file() && m.len() == size);
+                .is_ok_and(|m| m.is_file() && m.len() == size)
+                && hashes_to_name(final_path);
             if !intact {
                 std::fs::rename(temp, final_path).map_err(io_err("rename", final_path))?;
             }
@@ -308,7 +341,7 @@ fn place(temp: &Path, final_path: &Path, size: u64) -> Result<bool, AttachmentEr
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err("unlink", temp)(e)),
         _ => {}
     }
-    if newly_written {
+    if newly_written && durable {
         sync_dir(shard)?;
     }
     Ok(newly_written)
@@ -320,6 +353,29 @@ fn ensure_shard(shard: &Path) -> Result<(), AttachmentError> {
         Ok(()) => shard.parent().map_or(Ok(()), sync_dir),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(io_err("create directory", shard)(e)),
+    }
+}
+
+/// Whether the file's content hashes to its own name.
+fn hashes_to_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let mut hasher = Sha256::new();
+    File::open(path)
+        .and_then(|mut f| io::copy(&mut f, &mut hasher))
+        .is_ok_and(|_| hex::encode(hasher.finalize()) == name)
+}
+
+/// `syncfs(2)` of the filesystem holding `dir`.
+fn syncfs(dir: &Path) -> Result<(), AttachmentError> {
+    use std::os::fd::AsRawFd;
+    let d = File::open(dir).map_err(io_err("open", dir))?;
+    // SAFETY: `d` is an open file descriptor for the whole call.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(io_err("syncfs", dir)(io::Error::last_os_error()))
     }
 }
 
@@ -422,11 +478,13 @@ impl TempFile {
         Ok(())
     }
 
-    /// Flushes and fsyncs the content; returns its hash.
-    async fn seal(&mut self) -> Result<String, AttachmentError> {
+    /// Flushes (and, when `durable`, fsyncs) the content; returns its hash.
+    async fn seal(&mut self, durable: bool) -> Result<String, AttachmentError> {
         let path = &self.path;
         self.file.flush().await.map_err(io_err("write", path))?;
-        self.file.sync_all().await.map_err(io_err("fsync", path))?;
+        if durable {
+            self.file.sync_all().await.map_err(io_err("fsync", path))?;
+        }
         Ok(hex::encode(self.hasher.clone().finalize()))
     }
 

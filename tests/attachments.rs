@@ -312,3 +312,36 @@ async fn a_put_the_filesystem_refuses_fails_retryably_and_leaves_no_temp() {
 async fn put_accepts_a_reqwest_body_stream(store: AttachmentStore, response: reqwest::Response) {
     let _ = store.put_stream_limited(response.bytes_stream(), 1).await;
 }
+
+#[tokio::test]
+async fn a_deferred_put_is_stored_once_and_made_durable_by_one_sync() {
+    let (_dir, store) = fresh();
+    let bytes = content(10_000);
+    let a = store.put_deferred(&bytes, 1 << 20).await.unwrap();
+    let b = store.put_deferred(&bytes, 1 << 20).await.unwrap();
+    assert!(a.newly_written && !b.newly_written);
+    store.sync_deferred().await.unwrap();
+    assert_eq!(store.list_hashes().unwrap(), vec![a.sha256.clone()]);
+    assert!(store.verify(&a.sha256).unwrap());
+    assert!(tmp_entries(&store).is_empty());
+    let too_big = store.put_deferred(&bytes, 100).await.unwrap_err();
+    assert!(too_big.is_too_large());
+}
+
+/// A deferred put can name a file before its data reaches the disk; after
+/// a crash the name may hold garbage of the right size. The next put of
+/// that content must repair it rather than trust the name.
+#[tokio::test]
+async fn a_damaged_file_under_a_hash_name_is_replaced_by_the_next_put() {
+    let (_dir, store) = fresh();
+    let bytes = content(4_096);
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let path = store.path_for(&sha).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, vec![0u8; bytes.len()]).unwrap();
+    assert!(!store.verify(&sha).unwrap());
+    let put = store.put(&bytes).await.unwrap();
+    assert_eq!(put.sha256, sha);
+    assert!(put.newly_written, "the damaged file was rewritten");
+    assert!(store.verify(&sha).unwrap());
+}
