@@ -26,6 +26,9 @@ use crate::store::{
 pub(super) enum Fetched {
     Done,
     Retry(CaptureError),
+    /// Bodies and attachment rows ready to save; `wrote` = files were put
+    /// without fsync and need the round's one flush first.
+    Body(Box<BodyRecord>, bool),
 }
 
 impl Capture {
@@ -49,16 +52,44 @@ impl Capture {
                 Err(e) => self.fetch_failed(account, item, e, counts).await?,
             }
         }
+        let mut bodies = Vec::new();
         for (item, outcome) in items.iter().zip(join_all(work).await) {
             match outcome {
                 Ok(Fetched::Done) => counts.fetched += 1,
+                Ok(Fetched::Body(body, wrote)) => {
+                    counts.fetched += 1;
+                    bodies.push((*body, wrote));
+                }
                 Ok(Fetched::Retry(CaptureError::Gmail(e))) => {
                     self.fetch_failed(account, item, e, counts).await?
                 }
                 Ok(Fetched::Retry(other)) | Err(other) => return Err(other),
             }
         }
+        self.save_bodies(account, bodies).await?;
         Ok(items.len())
+    }
+
+    /// Saves a round's bodies (each with the removal of its `full` item),
+    /// after one flush makes the files they name durable.
+    pub(super) async fn save_bodies(
+        &self,
+        account: &Account,
+        bodies: Vec<(BodyRecord, bool)>,
+    ) -> Result<(), CaptureError> {
+        if bodies.iter().any(|(_, wrote)| *wrote) {
+            self.inner.files.sync_deferred().await?;
+        }
+        let (aid, n) = (account.id, bodies.len() as u64);
+        self.db(move |s| {
+            for (body, _) in &bodies {
+                s.save_body(aid, body)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Progress::add(&self.inner.progress.bodies, n);
+        Ok(())
     }
 
     pub(super) async fn store_full(
@@ -106,24 +137,18 @@ impl Capture {
                 Err(e) => return Err(e),
             }
         }
-        // Files were written without their own fsyncs: one flush makes
-        // them durable before any row names them (concurrent messages of
-        // the round share the flush the kernel is already doing).
+        // Files were put without their own fsyncs; the caller flushes once
+        // for the whole round before any row names them.
         let wrote = rows
             .iter()
             .any(|r| r.sha256.is_some() && !stored.contains_key(&r.part_id));
-        if wrote {
-            self.inner.files.sync_deferred().await?;
-        }
         let body = BodyRecord {
             gmail_message_id: parsed.gmail_id.clone(),
             text: parsed.text,
             html: parsed.html,
             attachments: rows,
         };
-        self.db(move |s| s.save_body(aid, &body)).await?;
-        Progress::add(&self.inner.progress.bodies, 1);
-        Ok(Fetched::Done)
+        Ok(Fetched::Body(Box::new(body), wrote))
     }
 
     /// One attachment part's row, downloading and storing it if needed.

@@ -133,11 +133,13 @@ impl Capture {
                 }
             }
         });
+        let (mut bodies, mut done) = (Vec::new(), Vec::new());
         for (item, outcome) in items.iter().zip(join_all(work).await) {
             match outcome? {
-                Fetched::Done => {
-                    let it = item.clone();
-                    self.db(move |s| s.drop_fetch(&it)).await?;
+                Fetched::Done => done.push(item.clone()),
+                Fetched::Body(body, wrote) => {
+                    bodies.push((*body, wrote));
+                    done.push(item.clone());
                 }
                 Fetched::Retry(CaptureError::Gmail(e)) => {
                     self.fetch_failed(account, item, e, counts).await?
@@ -145,6 +147,10 @@ impl Capture {
                 Fetched::Retry(other) => return Err(other),
             }
         }
+        // Bodies first: a crash in between refetches, never loses.
+        self.save_bodies(account, bodies).await?;
+        self.db(move |s| done.iter().try_for_each(|it| s.drop_fetch(it)))
+            .await?;
         Ok(handled)
     }
 }

@@ -84,7 +84,7 @@ impl CaptureSettings {
             history_stale_days: config.history_stale_days,
             full_resync_guard: Duration::from_secs(3600),
             metadata_chunk: per_2s.clamp(10, 250),
-            full_chunk: (per_2s / 2).clamp(5, 20),
+            full_chunk: (per_2s / 2).clamp(5, 50),
             max_fetch_attempts: 10,
             our_domains: config.workspace_domains.clone(),
             attachments_dir: config.attachments_dir(),
