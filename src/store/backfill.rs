@@ -98,20 +98,9 @@ impl Store {
         let now = self.now_ms();
         self.write(|c| {
             let tx = c.transaction()?;
-            let mut queued = 0;
-            for id in ids {
-                // Already captured, or queued (e.g. by an investor search).
-                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
-                    queued += usize::from(queue::enqueue(
-                        &tx,
-                        account_id,
-                        id,
-                        FetchKind::Metadata,
-                        FetchSource::Backfill,
-                        now,
-                    )?);
-                }
-            }
+            // Already captured, or queued (e.g. by an investor search): skipped.
+            let (k, src) = (FetchKind::Metadata, FetchSource::Backfill);
+            let queued = enqueue_new(&tx, account_id, ids, k, src, now)?.len();
             tx.execute(
                 "UPDATE email_accounts SET backfill_page_token = ?2, backfill_listed_all = ?3, \
                    backfill_listed = backfill_listed + ?4, updated_at = ?5 WHERE id = ?1",
@@ -140,20 +129,8 @@ impl Store {
         let now = self.now_ms();
         self.write(|c| {
             let tx = c.transaction()?;
-            let mut missing = Vec::new();
-            for id in ids {
-                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
-                    queue::enqueue(
-                        &tx,
-                        account_id,
-                        id,
-                        FetchKind::Metadata,
-                        FetchSource::Backfill,
-                        now,
-                    )?;
-                    missing.push(id.clone());
-                }
-            }
+            let (k, src) = (FetchKind::Metadata, FetchSource::Backfill);
+            let missing = enqueue_new(&tx, account_id, ids, k, src, now)?;
             tx.commit()?;
             Ok(missing)
         })
@@ -188,13 +165,8 @@ impl Store {
         let json = serde_json::to_string(&searched).unwrap_or_else(|_| "[]".into());
         self.write(|c| {
             let tx = c.transaction()?;
-            let mut queued = 0;
-            for id in ids {
-                if !sighted(&tx, account_id, id)? && !queue::queued(&tx, account_id, id)? {
-                    let (k, s) = (FetchKind::Search, FetchSource::Search);
-                    queued += usize::from(queue::enqueue(&tx, account_id, id, k, s, now)?);
-                }
-            }
+            let (k, src) = (FetchKind::Search, FetchSource::Search);
+            let queued = enqueue_new(&tx, account_id, ids, k, src, now)?.len();
             tx.execute(
                 "UPDATE email_accounts SET searched_items_json = ?2, \
                    investor_listed = investor_listed + ?3, updated_at = ?4 WHERE id = ?1",
@@ -240,4 +212,24 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Queues each of `ids` that has neither a sighting nor any queue item in
+/// this mailbox; returns those it queued.
+fn enqueue_new(
+    c: &rusqlite::Connection,
+    account_id: i64,
+    ids: &[String],
+    kind: FetchKind,
+    source: FetchSource,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut queued = Vec::new();
+    for id in ids {
+        if !sighted(c, account_id, id)? && !queue::queued(c, account_id, id)? {
+            queue::enqueue(c, account_id, id, kind, source, now)?;
+            queued.push(id.clone());
+        }
+    }
+    Ok(queued)
 }
