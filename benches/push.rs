@@ -16,10 +16,7 @@ mod app;
 use std::time::{Duration, Instant};
 
 use app::{spawn_app, AppOptions};
-use email_sidecar::daemon::Daemon;
 use email_sidecar::fake_google::FakeGoogle;
-use email_sidecar::store::{Directory, DirectoryContact, DirectoryInvestor};
-use tokio_util::sync::CancellationToken;
 
 const ALICE: &str = "alice@fund.test";
 const AUDIENCE: &str = "https://sidecar.fund.test/api/email/push";
@@ -37,24 +34,6 @@ fn mail(n: u64) -> Vec<u8> {
          Subject: Update {n}\r\nDate: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\nNumbers for {n}.\r\n"
     )
     .into_bytes()
-}
-
-fn directory() -> Directory {
-    Directory {
-        investors: vec![DirectoryInvestor {
-            id: "inv".into(),
-            name: "Acme".into(),
-            domains: vec!["acme.vc".into()],
-            graveyard: false,
-        }],
-        contacts: vec![DirectoryContact {
-            id: "c".into(),
-            investor_id: "inv".into(),
-            email: "jo@acme.vc".into(),
-            name: "Jo".into(),
-        }],
-        ..Directory::default()
-    }
 }
 
 fn stored_with_body(db: &rusqlite::Connection, n: u64) -> bool {
@@ -91,19 +70,9 @@ async fn main() {
         ..AppOptions::default()
     })
     .await;
-    app.store.replace_directory(&directory()).unwrap();
-    let mut daemon =
-        Daemon::build(app.config.clone(), app.store.clone(), app.clock.clone()).unwrap();
-    let stop = CancellationToken::new();
-    daemon.spawn_worker(stop.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/email/push", listener.local_addr().unwrap());
-    let s2 = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(
-        listener,
-        daemon.state.clone(),
-        async move { s2.cancelled().await },
-    ));
+    app.store.replace_directory(&app::acme_directory()).unwrap();
+    let (base, stop) = app.serve_daemon().await;
+    let url = format!("{base}/api/email/push");
     let id = app.account_id(ALICE);
     while !app.store.account(id).unwrap().backfill_done {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -8,12 +8,9 @@ mod support;
 
 use std::time::Duration;
 
-use email_sidecar::daemon::Daemon;
-use email_sidecar::store::{
-    Directory, DirectoryContact, DirectoryInvestor, DirectoryUser, UserRole,
-};
+use email_sidecar::store::{Directory, DirectoryUser, UserRole};
 use serde_json::Value;
-use support::app::{spawn_app, AppOptions, TestApp, TEST_API_TOKEN};
+use support::app::{acme_directory, spawn_app, AppOptions, TestApp, TEST_API_TOKEN};
 use tokio_util::sync::CancellationToken;
 
 const ALICE: &str = "alice@fund.test";
@@ -49,33 +46,10 @@ async fn start() -> Running {
                 role: UserRole::Admin,
                 active: true,
             }],
-            investors: vec![DirectoryInvestor {
-                id: "inv".into(),
-                name: "Acme".into(),
-                domains: vec!["acme.vc".into()],
-                graveyard: false,
-            }],
-            contacts: vec![DirectoryContact {
-                id: "c".into(),
-                investor_id: "inv".into(),
-                email: "jo@acme.vc".into(),
-                name: "Jo".into(),
-            }],
-            exclusions: vec![],
+            ..acme_directory()
         })
         .unwrap();
-    let mut daemon =
-        Daemon::build(app.config.clone(), app.store.clone(), app.clock.clone()).unwrap();
-    let stop = CancellationToken::new();
-    daemon.spawn_worker(stop.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let s2 = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(
-        listener,
-        daemon.state.clone(),
-        async move { s2.cancelled().await },
-    ));
+    let (base, stop) = app.serve_daemon().await;
     let r = Running {
         app,
         base,

@@ -143,3 +143,47 @@ pub async fn spawn_app(opts: AppOptions) -> TestApp {
         clock,
     }
 }
+
+impl TestApp {
+    /// The whole daemon on this app: capture worker plus the HTTP server on
+    /// 127.0.0.1:0. Returns the base URL and the token that stops both.
+    pub async fn serve_daemon(&self) -> (String, tokio_util::sync::CancellationToken) {
+        let mut daemon = email_sidecar::daemon::Daemon::build(
+            self.config.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+        )
+        .unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        daemon.spawn_worker(stop.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let stopped = stop.clone();
+        tokio::spawn(email_sidecar::http::serve(
+            listener,
+            daemon.state.clone(),
+            async move { stopped.cancelled().await },
+        ));
+        (base, stop)
+    }
+}
+
+/// One investor (`inv`, domain acme.vc) with one contact (`c`, jo@acme.vc).
+pub fn acme_directory() -> email_sidecar::store::Directory {
+    use email_sidecar::store::{Directory, DirectoryContact, DirectoryInvestor};
+    Directory {
+        investors: vec![DirectoryInvestor {
+            id: "inv".into(),
+            name: "Acme".into(),
+            domains: vec!["acme.vc".into()],
+            graveyard: false,
+        }],
+        contacts: vec![DirectoryContact {
+            id: "c".into(),
+            investor_id: "inv".into(),
+            email: "jo@acme.vc".into(),
+            name: "Jo".into(),
+        }],
+        ..Directory::default()
+    }
+}
