@@ -106,18 +106,6 @@ impl Store {
         })
     }
 
-    /// When the next deferred item of `account_id` becomes due, if any.
-    pub fn next_deferred_fetch_ms(&self, account_id: i64) -> Result<Option<i64>, StoreError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT min(not_before) FROM email_fetch_queue \
-                 WHERE account_id = ?1 AND failed_at IS NULL",
-                [account_id],
-                |r| r.get::<_, Option<i64>>(0),
-            )?)
-        })
-    }
-
     /// A transient failure: try again after `delay_ms`; after `max_attempts`
     /// the item is marked failed instead (kept, never silently dropped).
     /// Returns whether it was given up on.
@@ -207,17 +195,6 @@ impl Store {
                         failed: r.get::<_, i64>(2)?.max(0) as u64,
                     })
                 },
-            )?)
-        })
-    }
-
-    /// Puts failed items back in line (a full sync, or an admin's retry).
-    pub fn requeue_failed(&self, account_id: i64) -> Result<usize, StoreError> {
-        self.write(|c| {
-            Ok(c.execute(
-                "UPDATE email_fetch_queue SET failed_at = NULL, attempts = 0, not_before = 0 \
-                 WHERE account_id = ?1 AND failed_at IS NOT NULL",
-                [account_id],
             )?)
         })
     }

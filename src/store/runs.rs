@@ -3,7 +3,7 @@
 //! watch expiry — truthful, so mail missing never hides behind "healthy".
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::Serialize;
 
 use super::accounts::{history_id_from_sql, AccountStatus};
@@ -72,9 +72,6 @@ impl RunStatus {
         }
     }
 }
-
-/// A past run: kind, status, counts, error.
-pub type RunSummary = (String, String, RunCounts, Option<String>);
 
 /// One mailbox's sync state for `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,35 +225,6 @@ impl Store {
         })
     }
 
-    /// The most recent runs of a mailbox, newest first: (kind, status, error).
-    pub fn recent_sync_runs(
-        &self,
-        account_id: i64,
-        limit: u32,
-    ) -> Result<Vec<RunSummary>, StoreError> {
-        self.read(|c| {
-            let mut s = c.prepare(
-                "SELECT kind, status, messages_listed, messages_fetched, messages_added, \
-                   messages_deleted, labels_changed, matched, errors, error \
-                 FROM email_sync_runs WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
-            let n = |r: &rusqlite::Row<'_>, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-            let rows = s.query_map(params![account_id, limit], |r| {
-                let counts = RunCounts {
-                    listed: n(r, 2)?,
-                    fetched: n(r, 3)?,
-                    added: n(r, 4)?,
-                    deleted: n(r, 5)?,
-                    labels_changed: n(r, 6)?,
-                    matched: n(r, 7)?,
-                    errors: n(r, 8)?,
-                };
-                Ok((r.get(0)?, r.get(1)?, counts, r.get(9)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
     /// Status of every mailbox, by id.
     pub fn mailbox_statuses(&self) -> Result<Vec<MailboxStatus>, StoreError> {
         self.read(|c| {
@@ -310,19 +278,6 @@ impl Store {
             )?;
             let rows = s.query_map([account_id], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    /// Whether the sighting exists at all (live or not).
-    pub fn has_sighting(&self, account_id: i64, gmail_id: &str) -> Result<bool, StoreError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT 1 FROM email_account_messages WHERE account_id = ?1 AND gmail_message_id = ?2",
-                params![account_id, gmail_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
         })
     }
 }
