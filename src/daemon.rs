@@ -60,8 +60,10 @@ impl Daemon {
         Ok(Daemon {
             state: AppState {
                 store,
+                live: crate::config::LiveConfig::new(config.clone()),
                 config,
                 clock,
+                metrics: crate::metrics::Metrics::default(),
                 capture,
             },
             worker,

@@ -29,7 +29,14 @@
 //! - [`threads`]: cross-mailbox threads; subject normalisation.
 //! - [`capture`]: backfill, incremental and push sync of every mailbox
 //!   through a durable fetch queue; [`attachments`]: content-addressed files.
-//! - [`daemon`]: the pieces assembled for `serve`.
+//! - [`proposals`]: note text for newly matched email (deterministic or
+//!   LLM); the store keeps proposals, decisions and the ordered feed.
+//! - [`sanitize`]: email HTML made inert for the admin panel.
+//! - [`drafts`]: in-thread reply drafts (never sent by us); [`oauth`]: the
+//!   OAuth consent flow; [`digest`]: the daily digest, the one send.
+//! - [`events`]: change notifications (SSE); [`metrics`]: Prometheus text.
+//! - [`daemon`]: the pieces assembled for `serve`; [`demo`]: all of it
+//!   against fake Google in one process.
 //! - [`check`]: the `check` command's pass/fail table (config, secrets, DB,
 //!   one token per enrolled mailbox).
 //! - [`clock`], [`secret`]: injected time; values that never print.
@@ -41,11 +48,19 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod daemon;
+pub mod demo;
+pub mod digest;
+pub mod drafts;
+pub mod events;
 pub mod fake_google;
 pub mod google;
 pub mod http;
 pub mod matching;
+pub mod metrics;
+pub mod oauth;
 pub mod parse;
+pub mod proposals;
+pub mod sanitize;
 pub mod secret;
 pub mod store;
 pub mod threads;

@@ -18,6 +18,8 @@ use email_sidecar::store::{AccountStatus, Store};
 use email_sidecar::{check, clock};
 use tokio_util::sync::CancellationToken;
 
+mod demo_cmd;
+mod digest_cmd;
 mod sync_cmd;
 
 #[derive(Parser)]
@@ -66,12 +68,12 @@ enum Command {
         #[command(subcommand)]
         action: DirectoryAction,
     },
-    /// Preview or send the daily digest (not yet implemented).
+    /// Preview or send the daily digest.
     Digest {
         #[arg(value_parser = ["preview", "send"])]
         action: String,
     },
-    /// Run the self-contained demo (not yet implemented).
+    /// Run the self-contained demo: fake Google, sample mail, the daemon.
     Demo,
 }
 
@@ -98,18 +100,13 @@ fn main() -> ExitCode {
         Command::Directory {
             action: DirectoryAction::Load { file },
         } => load_config(&cli).and_then(|c| sync_cmd::load_directory(c, file)),
-        Command::Digest { .. } => Ok(not_yet("digest", "the digest issue")),
-        Command::Demo => Ok(not_yet("demo", "the demo issue")),
+        Command::Digest { action } => load_config(&cli).and_then(|c| digest_cmd::run(c, action)),
+        Command::Demo => demo_cmd::run(),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
-}
-
-fn not_yet(what: &str, issue: &str) -> ExitCode {
-    eprintln!("`{what}` is not yet implemented (it comes with {issue})");
-    ExitCode::from(2)
 }
 
 fn init_logging(format: LogFormat) {

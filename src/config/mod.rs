@@ -7,6 +7,7 @@
 
 mod error;
 pub mod keys;
+mod live;
 mod reader;
 mod sections;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use error::ConfigError;
 pub use keys::Key;
+pub use live::LiveConfig;
 pub use reader::{check_secret_file, EnvFn};
 pub use sections::{
     is_valid_domain, normalize_mailbox, AuthMethod, DigestConfig, LlmConfig, OAuthConfig,

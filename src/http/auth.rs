@@ -1,8 +1,8 @@
 //! Who is calling (SPEC §8): the CRM's bearer token (compared in constant
 //! time), and the acting user from `X-CRM-User` resolved against the pushed
 //! directory to admin / member / bot; no header = the CRM itself
-//! (`service`). Unknown or inactive users are refused. The full route ×
-//! role matrix grows with the API; routes call [`require`] with theirs.
+//! (`service`). Unknown or inactive users are refused. Which roles each
+//! route takes is in the route table (`routes.rs`), which applies [`require`].
 
 use axum::http::{HeaderMap, StatusCode};
 use subtle::ConstantTimeEq;
@@ -13,8 +13,13 @@ use crate::store::UserRole;
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
+    /// A route without a bearer token (health, push, oauth/callback).
+    Anonymous,
     Service,
-    User { email: String, role: UserRole },
+    User {
+        email: String,
+        role: UserRole,
+    },
 }
 
 /// 503 when the integration is switched off (all routes but health/status).

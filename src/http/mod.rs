@@ -1,17 +1,30 @@
-//! The `/api/email/*` HTTP surface (SPEC §8), axum on hyper: `health`,
-//! `status`, `push` (Pub/Sub) and `watch` so far; unknown routes answer the SPEC
-//! error shape. Talks to the [`Store`] and the capture worker; served by
-//! `main serve`.
+//! The `/api/email/*` HTTP surface (SPEC §8), axum on hyper. The router is
+//! built from one table ([`routes::all`]): each module below contributes its
+//! routes with their access rule and OpenAPI description. Unknown routes
+//! answer the SPEC error shape. Talks to the [`Store`], the capture worker
+//! and the drafts/digest services; served by `main serve`.
 
+mod accounts;
+mod activity;
 pub mod auth;
+mod digest;
+mod directory;
+mod drafts;
 mod error;
+mod metrics;
+mod oauth;
+mod openapi;
+mod proposals;
 mod push;
+pub mod routes;
 mod status;
+mod stream;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,15 +37,20 @@ use crate::capture::push::{PushLimiter, PushVerifier};
 use crate::capture::worker::WorkerHandle;
 use crate::capture::Capture;
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::store::Store;
+use routes::{Access, RouteDef};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The config the daemon started with.
     pub config: Arc<Config>,
+    /// The settings a SIGHUP may change (digest, SMTP, intervals).
+    pub live: LiveConfig,
     pub clock: SharedClock,
+    pub metrics: crate::metrics::Metrics,
     /// The capture side, when the daemon runs it.
     pub capture: Option<Arc<CaptureState>>,
 }
@@ -46,13 +64,60 @@ pub struct CaptureState {
     pub limiter: PushLimiter,
 }
 
+impl AppState {
+    /// State for `config`, with the system clock and no capture (tests of
+    /// routes that need no Gmail, the CLI).
+    pub fn new(store: Store, config: Arc<Config>, clock: SharedClock) -> AppState {
+        AppState {
+            store,
+            live: LiveConfig::new(config.clone()),
+            config,
+            clock,
+            metrics: crate::metrics::Metrics::default(),
+            capture: None,
+        }
+    }
+}
+
+/// The routes this module serves itself.
+fn core_routes() -> Vec<RouteDef> {
+    vec![
+        RouteDef::new(
+            Method::GET,
+            "/api/email/health",
+            Access::Public,
+            get(health),
+        )
+        .when_disabled()
+        .summary("Liveness plus a database round trip"),
+        RouteDef::new(
+            Method::GET,
+            "/api/email/status",
+            Access::ADMIN_OR_SERVICE,
+            get(status::status),
+        )
+        .when_disabled()
+        .summary("Whether the integration is on; each mailbox's sync state"),
+        RouteDef::new(
+            Method::POST,
+            "/api/email/push",
+            Access::OwnProof,
+            post(push::push),
+        )
+        .summary("Pub/Sub push: a mailbox changed (OIDC JWT when configured)"),
+        RouteDef::new(
+            Method::POST,
+            "/api/email/watch",
+            Access::ADMIN,
+            post(push::watch),
+        )
+        .summary("Re-register every mailbox's Gmail watch now"),
+    ]
+}
+
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/email/health", get(health))
-        .route("/api/email/status", get(status::status))
-        .route("/api/email/push", post(push::push))
-        .route("/api/email/watch", post(push::watch))
+    routes::build(&state, routes::all())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

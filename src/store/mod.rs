@@ -10,13 +10,17 @@
 //! pool so a slow query never stalls the runtime.
 
 mod accounts;
+pub mod activity;
 mod backfill;
 mod bodies;
+pub mod digest;
 mod directory;
+pub mod drafts;
 mod emails;
 mod error;
 mod links;
 mod migrate;
+pub mod proposals;
 mod queue;
 mod runs;
 mod settings;
@@ -70,6 +74,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     clock: SharedClock,
+    /// Published to after a change commits (SSE stream, metrics).
+    events: crate::events::Bus,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,6 +120,7 @@ impl Store {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 clock,
+                events: crate::events::Bus::new(),
             }),
         })
     }
@@ -128,6 +135,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Change notifications; publish only after the change committed.
+    pub fn events(&self) -> &crate::events::Bus {
+        &self.inner.events
     }
 
     pub fn clock(&self) -> &SharedClock {

@@ -1,0 +1,7 @@
+//! Digest policy, preview, send-now and test-email (admin).
+
+use super::routes::RouteDef;
+
+pub(super) fn routes() -> Vec<RouteDef> {
+    Vec::new()
+}

@@ -1,0 +1,1 @@
+//! Reply drafts (SPEC §8 drafts): the email_drafts rows, idempotency keys.
