@@ -3,6 +3,7 @@
 //! `snapshot` (what the database holds, for comparing against the truth).
 #![allow(dead_code, unused_imports)]
 
+pub mod api;
 pub mod app;
 pub mod snapshot;
 pub mod world;
