@@ -11,6 +11,7 @@ mod digest;
 mod directory;
 mod drafts;
 mod error;
+pub mod extract;
 mod metrics;
 mod oauth;
 mod openapi;
