@@ -156,7 +156,7 @@ impl Drafter {
             DraftStart::Proceed(row_id) => row_id,
             DraftStart::Replay(draft) => {
                 return Ok(Created {
-                    draft,
+                    draft: *draft,
                     replayed: true,
                 })
             }
@@ -238,7 +238,7 @@ impl Drafter {
             .or_else(|| {
                 let fallback = wanted.is_none() && who.any_mailbox;
                 fallback
-                    .then(|| src.sightings.iter().filter(usable).next())
+                    .then(|| src.sightings.iter().find(usable))
                     .flatten()
             });
         if let Some(s) = found {

@@ -165,12 +165,21 @@ fn assert_no_send(app: &TestApp) {
     }
 }
 
+/// (caller, email, account, reply_all, expected To, expected Cc)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    bool,
+    &'a [&'a str],
+    &'a [&'a str],
+);
+
 #[tokio::test]
 async fn reply_and_reply_all_address_the_right_people_and_never_a_bcc() {
     let w = world().await;
     let (inb, out) = (w.inbound.as_str(), w.outbound.as_str());
-    // (caller, email, account, reply_all, To, Cc)
-    let table: [(&str, &str, Option<&str>, bool, &[&str], &[&str]); 6] = [
+    let table: [Case; 6] = [
         (ADMIN, inb, None, false, &["jo@acme.vc"], &[]),
         (
             ADMIN,

@@ -89,7 +89,7 @@ pub enum DraftStart {
     /// Go ahead: call Gmail for this (pending) row.
     Proceed(i64),
     /// The same key and request already made this draft.
-    Replay(DraftRow),
+    Replay(Box<DraftRow>),
     /// The key was used for a different request.
     KeyConflict,
     /// The same key and request are being created right now.
@@ -178,7 +178,7 @@ impl Store {
                 if let Some((id, hash, status, updated_at)) = found {
                     let start = match (hash == d.request_hash, status.as_str()) {
                         (false, _) => DraftStart::KeyConflict,
-                        (true, "created") => DraftStart::Replay(draft_row(&tx, id)?),
+                        (true, "created") => DraftStart::Replay(Box::new(draft_row(&tx, id)?)),
                         (true, "pending") if now - updated_at < stale_after_ms => {
                             DraftStart::InFlight
                         }
