@@ -9,6 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use email_sidecar::capture::SyncMode;
+use email_sidecar::events::Event;
 use email_sidecar::fake_google::FaultKind;
 use mail_parser::{Address, MessageParser};
 use reqwest::{Method, StatusCode};
@@ -264,8 +265,17 @@ async fn a_draft_carries_the_threading_headers_and_lands_in_the_emails_gmail_thr
     let w = world().await;
     let text = "Thanks Jo,\nsee you Tuesday.\n\n— Alice";
     let body = json!({"email_id": w.inbound, "body": text, "reply_all": false});
+    let mut events = w.app.store.events().subscribe();
     let (status, got) = draft(&w.api, ADMIN, None, &body).await;
     assert_eq!(status, StatusCode::CREATED, "{got}");
+    let mut announced = None;
+    while let Ok(e) = events.try_recv() {
+        if let Event::DraftCreated { id, email_id } = e {
+            announced = Some((id, email_id));
+        }
+    }
+    let want = (got["id"].as_str().unwrap().to_string(), w.inbound.clone());
+    assert_eq!(announced, Some(want));
     let thread = thread_of(&w.app, ALICE, &w.inbound);
     assert_eq!(got["thread_id"], json!(thread));
     assert_eq!(got["subject"], "Re: Series A");

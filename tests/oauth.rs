@@ -371,3 +371,38 @@ async fn oauth_start_is_for_admins_and_checks_its_login_hint() {
         .unwrap();
     assert_eq!(states, 0);
 }
+
+#[tokio::test]
+async fn in_domain_wide_delegation_mode_the_oauth_routes_say_oauth_is_off() {
+    let app = spawn_app(AppOptions {
+        enabled: true,
+        ..AppOptions::default()
+    })
+    .await;
+    app.store
+        .replace_directory(&directory_with_users())
+        .unwrap();
+    let (api, stop) = app.serve_api().await;
+    let (status, body) = api.get("/api/email/oauth/start", As::User(ADMIN)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("OAuth mode is off"));
+    let resp = reqwest::get(format!(
+        "{}/api/email/oauth/callback?code=c&state=s",
+        api.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let accounts: i64 = db(&app)
+        .query_row(
+            "SELECT count(*) FROM email_accounts WHERE auth_method = 'oauth'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(accounts, 0);
+    stop.cancel();
+}

@@ -1,11 +1,13 @@
 //! Reply drafts (SPEC §8 drafts): what a reply is built from (the email,
-//! its participants, its live sightings, our own addresses), and the
+//! its participants, its live sightings, our own addresses; loaded in
+//! `source`), and the
 //! `email_drafts` rows with their idempotency keys — a row is written
 //! `pending` before Gmail is called and moves to `created` (with its audit
 //! row, in one transaction) or `failed`. The OAuth consent states live in
 //! the `oauth` submodule.
 
 mod oauth;
+mod source;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -101,61 +103,6 @@ const DRAFT_COLUMNS: &str = "d.id, d.email_id, d.account_id, a.email, d.gmail_dr
      d.created_by, d.created_at";
 
 impl Store {
-    /// The email `email_id` as a reply needs it; `None` if there is none.
-    pub fn reply_source(&self, email_id: i64) -> Result<Option<ReplySource>, StoreError> {
-        self.read(|c| {
-            let head = c
-                .query_row(
-                    "SELECT message_id, message_id_synthesized, subject, from_email, from_name, \
-                     headers_json FROM emails WHERE id = ?1",
-                    [email_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, bool>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            let Some((message_id, synthesized, subject, from_email, from_name, headers)) = head
-            else {
-                return Ok(None);
-            };
-            let mut src = ReplySource {
-                email_id,
-                message_id,
-                message_id_synthesized: synthesized,
-                subject,
-                from: Person {
-                    email: from_email,
-                    name: from_name,
-                },
-                reply_to: Vec::new(),
-                to: Vec::new(),
-                cc: Vec::new(),
-                headers: parse_headers(&headers)?,
-                sightings: live_sightings(c, email_id)?,
-            };
-            load_participants(c, &mut src)?;
-            Ok(Some(src))
-        })
-    }
-
-    /// Every address that is ours: enrolled mailboxes and the CRM's users.
-    pub fn own_addresses(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT email FROM email_accounts UNION SELECT email FROM directory_users",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-    }
-
     /// Records a draft request before Gmail is called, honouring its
     /// idempotency key: a `failed` row (or a `pending` one older than
     /// `stale_after_ms`, left by a crash) with the same key and request is
@@ -166,30 +113,9 @@ impl Store {
         let cc = to_json(&d.cc)?;
         self.write(|c| {
             let tx = c.transaction()?;
-            if let Some(key) = &d.idempotency_key {
-                let found: Option<(i64, String, String, i64)> = tx
-                    .query_row(
-                        "SELECT id, request_hash, status, updated_at FROM email_drafts \
-                         WHERE idempotency_key = ?1",
-                        [key],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                    )
-                    .optional()?;
-                if let Some((id, hash, status, updated_at)) = found {
-                    let start = match (hash == d.request_hash, status.as_str()) {
-                        (false, _) => DraftStart::KeyConflict,
-                        (true, "created") => DraftStart::Replay(Box::new(draft_row(&tx, id)?)),
-                        (true, "pending") if now - updated_at < stale_after_ms => {
-                            DraftStart::InFlight
-                        }
-                        (true, _) => {
-                            retry_row(&tx, id, d, (&to, &cc), now)?;
-                            DraftStart::Proceed(id)
-                        }
-                    };
-                    tx.commit()?;
-                    return Ok(start);
-                }
+            if let Some(start) = reuse_key(&tx, d, (&to, &cc), now, stale_after_ms)? {
+                tx.commit()?;
+                return Ok(start);
             }
             tx.execute(
                 "INSERT INTO email_drafts (idempotency_key, request_hash, email_id, account_id, \
@@ -277,6 +203,40 @@ impl Store {
     }
 }
 
+/// What an idempotency key already on a row means for this request;
+/// `None` when the request has no key or the key is new.
+fn reuse_key(
+    tx: &Transaction<'_>,
+    d: &NewDraft,
+    json: (&str, &str),
+    now: i64,
+    stale_after_ms: i64,
+) -> Result<Option<DraftStart>, StoreError> {
+    let Some(key) = &d.idempotency_key else {
+        return Ok(None);
+    };
+    let found: Option<(i64, String, String, i64)> = tx
+        .query_row(
+            "SELECT id, request_hash, status, updated_at FROM email_drafts \
+             WHERE idempotency_key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((id, hash, status, updated_at)) = found else {
+        return Ok(None);
+    };
+    Ok(Some(match (hash == d.request_hash, status.as_str()) {
+        (false, _) => DraftStart::KeyConflict,
+        (true, "created") => DraftStart::Replay(Box::new(draft_row(tx, id)?)),
+        (true, "pending") if now - updated_at < stale_after_ms => DraftStart::InFlight,
+        (true, _) => {
+            retry_row(tx, id, d, json, now)?;
+            DraftStart::Proceed(id)
+        }
+    }))
+}
+
 fn retry_row(
     tx: &Transaction<'_>,
     id: i64,
@@ -358,68 +318,6 @@ fn row_to_draft(r: &Row<'_>) -> rusqlite::Result<Result<DraftRow, StoreError>> {
             ..row
         })
     })())
-}
-
-fn live_sightings(c: &Connection, email_id: i64) -> Result<Vec<LiveSighting>, StoreError> {
-    let mut stmt = c.prepare(
-        "SELECT s.account_id, a.email, a.status, s.gmail_thread_id \
-         FROM email_account_messages s JOIN email_accounts a ON a.id = s.account_id \
-         WHERE s.email_id = ?1 AND s.deleted_at IS NULL AND s.is_trash = 0 AND s.is_spam = 0 \
-         ORDER BY s.account_id, s.id",
-    )?;
-    let rows = stmt.query_map([email_id], |r| {
-        Ok(LiveSighting {
-            account_id: r.get(0)?,
-            account_email: r.get(1)?,
-            account_status: r.get(2)?,
-            gmail_thread_id: r.get(3)?,
-        })
-    })?;
-    let mut out: Vec<LiveSighting> = Vec::new();
-    for s in rows {
-        let s = s?;
-        // One per mailbox: the first copy names the thread.
-        if !out.iter().any(|o| o.account_id == s.account_id) {
-            out.push(s);
-        }
-    }
-    Ok(out)
-}
-
-fn load_participants(c: &Connection, src: &mut ReplySource) -> Result<(), StoreError> {
-    let mut stmt = c.prepare(
-        "SELECT role, address, name FROM email_participants \
-         WHERE email_id = ?1 AND role IN ('to', 'cc', 'reply_to')",
-    )?;
-    let rows = stmt.query_map([src.email_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Person {
-                email: r.get(1)?,
-                name: r.get(2)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (role, person) = row?;
-        match role.as_str() {
-            "to" => src.to.push(person),
-            "cc" => src.cc.push(person),
-            _ => src.reply_to.push(person),
-        }
-    }
-    Ok(())
-}
-
-fn parse_headers(json: &str) -> Result<Vec<(String, String)>, StoreError> {
-    #[derive(Deserialize)]
-    struct Header {
-        name: String,
-        value: String,
-    }
-    let list: Vec<Header> = serde_json::from_str(json)
-        .map_err(|e| StoreError::corrupt("emails.headers_json", e.to_string()))?;
-    Ok(list.into_iter().map(|h| (h.name, h.value)).collect())
 }
 
 fn to_json(people: &[Person]) -> Result<String, StoreError> {
