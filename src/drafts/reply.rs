@@ -272,6 +272,70 @@ mod tests {
         }
     }
 
+    fn person(email: &str) -> Person {
+        Person {
+            email: email.into(),
+            name: String::new(),
+        }
+    }
+
+    fn source(from: &str, reply_to: &[&str], to: &[&str], cc: &[&str]) -> ReplySource {
+        ReplySource {
+            email_id: 1,
+            message_id: "m@x.test".into(),
+            message_id_synthesized: false,
+            subject: "s".into(),
+            from: person(from),
+            reply_to: reply_to.iter().map(|a| person(a)).collect(),
+            to: to.iter().map(|a| person(a)).collect(),
+            cc: cc.iter().map(|a| person(a)).collect(),
+            headers: vec![("Message-ID".into(), "<M@X.test>".into())],
+            sightings: Vec::new(),
+        }
+    }
+
+    fn emails(list: &[Person]) -> Vec<&str> {
+        list.iter().map(|p| p.email.as_str()).collect()
+    }
+
+    #[test]
+    fn reply_to_wins_over_from_and_an_empty_to_takes_the_cc() {
+        let own: HashSet<String> = HashSet::from(["bob@fund.test".to_string()]);
+        let src = source("jo@acme.vc", &["deals@acme.vc"], &["me@fund.test"], &[]);
+        let (to, cc) = recipients(&src, "me@fund.test", &own, true);
+        assert_eq!((emails(&to), emails(&cc)), (vec!["deals@acme.vc"], vec![]));
+        // Sent by this mailbox to itself only, with an investor in Cc.
+        let src = source(
+            "me@fund.test",
+            &[],
+            &["ME@fund.test"],
+            &["jo@acme.vc", "bob@fund.test"],
+        );
+        let (to, cc) = recipients(&src, "me@fund.test", &own, true);
+        assert_eq!((emails(&to), emails(&cc)), (vec!["jo@acme.vc"], vec![]));
+        assert_eq!(
+            plan(&src, "me@fund.test", &own, false),
+            Err(ReplyError::NoRecipients)
+        );
+    }
+
+    #[test]
+    fn threading_keeps_the_written_message_id_and_refuses_a_synthesized_one() {
+        let mut src = source("jo@acme.vc", &[], &["me@fund.test"], &[]);
+        let p = plan(&src, "me@fund.test", &HashSet::new(), false).unwrap();
+        assert_eq!(
+            (p.in_reply_to.as_str(), p.references.as_str()),
+            ("<M@X.test>", "<M@X.test>")
+        );
+        src.headers
+            .push(("In-Reply-To".into(), "<a@x> <b@x>".into()));
+        let p = plan(&src, "me@fund.test", &HashSet::new(), false).unwrap();
+        assert_eq!(p.references, "<a@x> <b@x> <M@X.test>");
+        src.message_id_synthesized = true;
+        let err = plan(&src, "me@fund.test", &HashSet::new(), false).unwrap_err();
+        assert_eq!(err, ReplyError::NoMessageId);
+    }
+
     #[test]
     fn message_ids_are_taken_in_order_once_and_only_when_clean() {
         assert_eq!(
