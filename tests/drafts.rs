@@ -439,3 +439,28 @@ async fn a_gmail_failure_is_a_502_with_the_row_failed_and_the_same_key_may_try_a
     assert_eq!(count(&w.app, "SELECT count(*) FROM email_drafts"), 1);
     assert_no_send(&w.app);
 }
+
+#[tokio::test]
+async fn a_draft_is_never_captured_as_mail_or_proposed_as_activity() {
+    let w = world().await;
+    let proposals = count(&w.app, "SELECT count(*) FROM email_proposals");
+    let emails = count(&w.app, "SELECT count(*) FROM emails");
+    let body = json!({"email_id": w.inbound, "body": "Not sent yet", "reply_all": true});
+    let (status, got) = draft(&w.api, ADMIN, None, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    // Gmail logs the draft as a new message; the next sync must skip it.
+    for report in w.app.capture.sync_all(SyncMode::Auto).await.unwrap() {
+        assert!(report.error.is_none(), "{:?}", report.error);
+    }
+    assert_eq!(count(&w.app, "SELECT count(*) FROM emails"), emails);
+    assert_eq!(
+        count(&w.app, "SELECT count(*) FROM email_proposals"),
+        proposals
+    );
+    let draft_sightings = count(
+        &w.app,
+        "SELECT count(*) FROM email_account_messages WHERE labels_json LIKE '%DRAFT%'",
+    );
+    assert_eq!(draft_sightings, 0);
+    assert_no_send(&w.app);
+}
