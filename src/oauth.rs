@@ -62,6 +62,8 @@ pub enum OAuthError {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the connection could not be completed; see the daemon's log")]
+    Internal,
 }
 
 impl OAuthError {

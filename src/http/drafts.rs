@@ -82,7 +82,19 @@ async fn create(
         gmail(&state).await?,
         state.clock.clone(),
     );
-    let created = drafter.create(&who, req).await.map_err(api_error)?;
+    // Detached, so a caller hanging up cannot cancel it between Gmail
+    // creating the draft and the row recording it.
+    let created = tokio::spawn(async move { drafter.create(&who, req).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "draft task failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the draft task failed",
+            )
+        })?
+        .map_err(api_error)?;
     let status = if created.replayed {
         StatusCode::OK
     } else {

@@ -82,7 +82,18 @@ async fn callback(State(state): State<AppState>, ApiQuery(q): ApiQuery<CallbackQ
     let outcome = match (&q.error, &q.code, &q.state) {
         (Some(e), _, _) => Err(OAuthError::Denied(short(e))),
         (None, Some(code), Some(st)) => match flow(&state) {
-            Ok(f) => f.callback(code, st).await,
+            // Detached: the state is used up first, so the rest must finish
+            // even if the browser goes away.
+            Ok(f) => {
+                let (code, st) = (code.clone(), st.clone());
+                match tokio::spawn(async move { f.callback(&code, &st).await }).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        tracing::error!(error = %e, "oauth callback task failed");
+                        Err(OAuthError::Internal)
+                    }
+                }
+            }
             Err(e) => Err(e),
         },
         _ => Err(OAuthError::BadState("code or state missing")),
