@@ -77,7 +77,7 @@ async fn world() -> World {
     app.capture.sync_all(SyncMode::Auto).await.unwrap();
     let inbound = email_id(&app, "in-1@acme.vc");
     let outbound = email_id(&app, "out-1@fund.test");
-    let (api, stop) = app.serve_api().await;
+    let (api, stop) = serve_without_worker(&app).await;
     World {
         app,
         api,
@@ -85,6 +85,27 @@ async fn world() -> World {
         inbound,
         outbound,
     }
+}
+
+/// The daemon's HTTP side without its capture worker: the only syncs are
+/// the ones a test runs, so none races them.
+async fn serve_without_worker(app: &TestApp) -> (Api, CancellationToken) {
+    let daemon = email_sidecar::daemon::Daemon::build(
+        app.config.clone(),
+        app.store.clone(),
+        app.clock.clone(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(email_sidecar::http::serve(
+        listener,
+        daemon.state.clone(),
+        async move { stopped.cancelled().await },
+    ));
+    (Api::new(base), stop)
 }
 
 fn db(app: &TestApp) -> Connection {
