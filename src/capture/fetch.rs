@@ -17,10 +17,13 @@ use crate::store::{Account, FetchKind, FetchSource, QueueItem, RunCounts, Store}
 /// Longest back-off of a deferred item between runs.
 const MAX_DEFER_MS: i64 = 3_600_000;
 
+/// Spam, trash and unsent drafts (ours included: `drafts.create` logs a
+/// new message) are not captured; a draft that is sent loses DRAFT and
+/// gains SENT, and that label change queues it.
 pub(crate) fn visible(label_ids: &[String]) -> bool {
     !label_ids
         .iter()
-        .any(|l| l == labels::SPAM || l == labels::TRASH)
+        .any(|l| l == labels::SPAM || l == labels::TRASH || l == labels::DRAFT)
 }
 
 impl Capture {

@@ -59,6 +59,7 @@ pub const OAUTH_CLIENT_SECRET_PATH: Key = k(
     "CRM_GMAIL_OAUTH_CLIENT_SECRET_PATH",
 );
 pub const OAUTH_REDIRECT_URI: Key = k("oauth.redirect_uri", "CRM_GMAIL_OAUTH_REDIRECT_URI");
+pub const OAUTH_AUTH_URI: Key = k("oauth.auth_uri", "CRM_GMAIL_OAUTH_AUTH_URI");
 
 pub const PUBSUB_TOPIC: Key = k("pubsub.topic", "CRM_GMAIL_PUBSUB_TOPIC");
 pub const PUBSUB_AUDIENCE: Key = k("pubsub.audience", "CRM_GMAIL_PUBSUB_AUDIENCE");
@@ -108,6 +109,7 @@ pub const ALL: &[Key] = &[
     OAUTH_CLIENT_SECRET,
     OAUTH_CLIENT_SECRET_PATH,
     OAUTH_REDIRECT_URI,
+    OAUTH_AUTH_URI,
     PUBSUB_TOPIC,
     PUBSUB_AUDIENCE,
     PUBSUB_JWKS_URI,

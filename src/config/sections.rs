@@ -54,7 +54,13 @@ pub struct OAuthConfig {
     pub client_secret: Secret<String>,
     pub client_secret_path: Option<PathBuf>,
     pub redirect_uri: String,
+    /// Google's consent page (`oauth/start` redirects there); configurable
+    /// so tests can point it at a fake.
+    pub auth_uri: String,
 }
+
+/// Google's OAuth 2.0 authorization endpoint.
+pub const DEFAULT_OAUTH_AUTH_URI: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 
 #[derive(Debug, Clone)]
 pub struct PubsubConfig {
@@ -140,6 +146,9 @@ pub(super) fn oauth(r: &mut Reader<'_>, required: bool) -> Option<OAuthConfig> {
     let secret_value = r.raw(OAUTH_CLIENT_SECRET).map(Secret::new);
     let secret_path = r.path(OAUTH_CLIENT_SECRET_PATH);
     let redirect_uri = r.url(OAUTH_REDIRECT_URI);
+    let auth_uri = r
+        .url(OAUTH_AUTH_URI)
+        .unwrap_or_else(|| DEFAULT_OAUTH_AUTH_URI.into());
     let from_file = secret_path
         .as_deref()
         .and_then(|p| r.secret_file(OAUTH_CLIENT_SECRET_PATH, p))
@@ -158,6 +167,7 @@ pub(super) fn oauth(r: &mut Reader<'_>, required: bool) -> Option<OAuthConfig> {
         client_secret: client_secret?,
         client_secret_path: secret_path,
         redirect_uri: redirect_uri?,
+        auth_uri,
     })
 }
 

@@ -11,6 +11,8 @@ use crate::config::{AuthMethod, Config};
 use crate::crypto::TokenCipher;
 use crate::google::auth::{OAuthClient, ServiceAccountKey, TokenProvider};
 use crate::google::gmail::{GmailClient, GmailSettings};
+use crate::google::token::RefreshTokenSource;
+use crate::secret::Secret;
 use crate::store::{Account, Store};
 
 /// The Gmail client settings the configuration asks for.
@@ -81,8 +83,9 @@ pub fn token_provider(
                 client_secret: oauth.client_secret.clone(),
                 token_uri: config.token_uri.clone(),
             };
-            let provider = TokenProvider::oauth(client, http, clock);
             let cipher = TokenCipher::new(key);
+            let provider = TokenProvider::oauth(client, http, clock)
+                .with_refresh_source(refresh_source(store.clone(), cipher.clone()));
             // A blob that will not decrypt fails only that mailbox's row.
             let mut broken = HashMap::new();
             for account in accounts {
@@ -105,4 +108,38 @@ pub fn token_provider(
             Ok((provider, broken))
         }
     }
+}
+
+/// Refresh tokens read from the store at exchange time, so a mailbox
+/// connected (or re-consented) through `oauth/callback` while the daemon
+/// runs is used at once. A token that will not decrypt reads as absent.
+fn refresh_source(store: Store, cipher: TokenCipher) -> RefreshTokenSource {
+    std::sync::Arc::new(move |mailbox: String| {
+        let (store, cipher) = (store.clone(), cipher.clone());
+        Box::pin(async move {
+            let blob = store
+                .run(move |s| {
+                    let Some(account) = s.account_by_email(&mailbox)? else {
+                        return Ok(None);
+                    };
+                    Ok(s.refresh_token(account.id)?.map(|b| (account.email, b)))
+                })
+                .await;
+            let (email, blob) = match blob {
+                Ok(Some(found)) => found,
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a stored refresh token");
+                    return None;
+                }
+            };
+            match cipher.decrypt_token(&email, &blob) {
+                Ok(token) => Some::<Secret<String>>(token),
+                Err(e) => {
+                    tracing::warn!(mailbox = %email, error = %e, "stored refresh token unusable");
+                    None
+                }
+            }
+        })
+    })
 }

@@ -9,6 +9,7 @@ use crate::google::error::AuthError;
 use crate::google::retry::Backoff;
 use crate::secret::Secret;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use futures::future::BoxFuture;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -62,6 +63,12 @@ enum Mode {
     },
 }
 
+/// Looks a mailbox's refresh token up where it is kept (the store), so a
+/// mailbox connected by OAuth while the daemon runs, or re-consented, is
+/// used without a restart. `None` = not there (or not usable).
+pub type RefreshTokenSource =
+    Arc<dyn Fn(String) -> BoxFuture<'static, Option<Secret<String>>> + Send + Sync>;
+
 type CacheKey = (String, String);
 type Slot = Arc<AsyncMutex<Option<AccessToken>>>;
 
@@ -72,6 +79,7 @@ struct Inner {
     retry: TokenRetry,
     slots: Mutex<HashMap<CacheKey, Slot>>,
     refresh_tokens: RwLock<HashMap<String, Secret<String>>>,
+    refresh_source: Option<RefreshTokenSource>,
 }
 
 /// Mints and caches access tokens. Cheap to clone (an `Arc` inside).
@@ -137,6 +145,7 @@ impl TokenProvider {
                 retry: TokenRetry::default(),
                 slots: Mutex::new(HashMap::new()),
                 refresh_tokens: RwLock::new(HashMap::new()),
+                refresh_source: None,
             }),
         }
     }
@@ -152,6 +161,27 @@ impl TokenProvider {
             }
             Err(inner) => TokenProvider { inner },
         }
+    }
+
+    /// OAuth mode: where refresh tokens are looked up at exchange time (it
+    /// wins over tokens set at start). Call before sharing.
+    pub fn with_refresh_source(self, source: RefreshTokenSource) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.refresh_source = Some(source);
+                TokenProvider {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => TokenProvider { inner },
+        }
+    }
+
+    /// Puts an access token obtained elsewhere (the OAuth callback's code
+    /// exchange) into the cache for `mailbox` and exactly these scopes.
+    pub async fn seed(&self, mailbox: &str, scopes: &[&str], token: AccessToken) {
+        let (key, _) = cache_key(mailbox, scopes);
+        *self.slot(&key).lock().await = Some(token);
     }
 
     /// The clock tokens are dated by (the Gmail client shares it).
@@ -250,7 +280,7 @@ impl TokenProvider {
                 (token_uri, form)
             }
             Mode::OAuth { client } => {
-                let refresh = self.refresh_token_of(mailbox)?;
+                let refresh = self.refresh_token_of(mailbox).await?;
                 let form = vec![
                     ("grant_type", "refresh_token".to_string()),
                     ("refresh_token", refresh.expose().clone()),
@@ -264,7 +294,12 @@ impl TokenProvider {
         Ok(access_token_from(&answer, now))
     }
 
-    fn refresh_token_of(&self, mailbox: &str) -> Result<Secret<String>, AuthError> {
+    async fn refresh_token_of(&self, mailbox: &str) -> Result<Secret<String>, AuthError> {
+        if let Some(source) = &self.inner.refresh_source {
+            if let Some(token) = source(mailbox.to_ascii_lowercase()).await {
+                return Ok(token);
+            }
+        }
         let map = self
             .inner
             .refresh_tokens

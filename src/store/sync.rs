@@ -34,10 +34,11 @@ pub struct SightingChanges {
     pub relabeled: u64,
 }
 
+/// Same rule as capture's: no spam, trash or unsent drafts.
 fn visible(labels_: &[String]) -> bool {
     !labels_
         .iter()
-        .any(|l| l == labels::SPAM || l == labels::TRASH)
+        .any(|l| l == labels::SPAM || l == labels::TRASH || l == labels::DRAFT)
 }
 
 impl Store {
