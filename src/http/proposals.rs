@@ -174,9 +174,12 @@ async fn work(
     })))
 }
 
+/// `decision` is read as a string and checked here: serde_json reports a
+/// non-string enum value as a syntax error, which would answer 400
+/// "malformed JSON" for well-formed JSON of the wrong type.
 #[derive(Deserialize)]
 struct DecideBody {
-    decision: Decision,
+    decision: String,
     note: Option<String>,
 }
 
@@ -199,6 +202,11 @@ async fn decide(
     ApiJson(body): ApiJson<DecideBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("proposal", &raw)?;
+    let decision = match body.decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        _ => return Err(invalid("decision must be \"approve\" or \"reject\"")),
+    };
     let note = match body.note {
         Some(n) if n.trim().is_empty() => return Err(invalid("note must not be empty")),
         Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
@@ -209,7 +217,6 @@ async fn decide(
         other => other,
     };
     let by = caller_name(&caller);
-    let decision = body.decision;
     let outcome = state
         .store
         .run(move |s| s.decide_proposal(id, decision, note.as_deref(), &by))

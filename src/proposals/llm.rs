@@ -148,7 +148,8 @@ mod tests {
             r#"{{"choices":[{{"message":{{"content":"{}"}}}}]}}"#,
             "x".repeat(MAX_NOTE_CHARS + 1)
         );
-        let cases: Vec<(&[u8], fn(&LlmError) -> bool)> = vec![
+        type Check = fn(&LlmError) -> bool;
+        let cases: Vec<(&[u8], Check)> = vec![
             (b"not json", |e| matches!(e, LlmError::Malformed(_))),
             (br#"{"choices":[]}"#, |e| {
                 matches!(e, LlmError::Malformed(_))
