@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::llm::LlmClient;
 use crate::config::LiveConfig;
+use crate::events::Event;
 use crate::store::{Store, StoreError};
 
 /// Pause between rounds when there is nothing (more) to do.
@@ -92,9 +94,14 @@ impl NoteWorker {
         Ok(out)
     }
 
-    /// Rounds until `shutdown`; a full batch goes straight on to the next.
+    /// Rounds until `shutdown`; a full batch goes straight on to the next,
+    /// and a new proposal wakes the worker before its tick.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut events = self.store.events().subscribe();
+        let mut closed = false;
         loop {
+            // Whatever woke us is covered by this round.
+            while events.try_recv().is_ok() {}
             // A round stops mid-call on shutdown: nothing is half-written
             // (each attempt is recorded in one statement, or not at all).
             let round = tokio::select! {
@@ -109,9 +116,19 @@ impl NoteWorker {
                     TICK
                 }
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(pause) => {}
+            let sleep = tokio::time::sleep(pause);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = &mut sleep => break,
+                    e = events.recv(), if !closed => match e {
+                        Ok(Event::ProposalCreated { .. }) | Err(RecvError::Lagged(_)) => break,
+                        Ok(_) => {}
+                        // (The bus lives as long as the store we hold.)
+                        Err(RecvError::Closed) => closed = true,
+                    },
+                }
             }
         }
     }

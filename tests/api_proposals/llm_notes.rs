@@ -179,3 +179,39 @@ async fn a_draft_never_overwrites_a_proposal_decided_meanwhile() {
     assert_eq!(feed.len(), 1);
     assert_eq!(feed[0]["note"], Value::from("Mine."));
 }
+
+#[tokio::test]
+async fn the_daemon_runs_the_note_worker_when_an_llm_is_configured() {
+    let fake = FakeLlm::start(LlmMode::Reply("Jo wrote about Beta.".into())).await;
+    let app = crate::support::app::spawn_app(crate::support::app::AppOptions {
+        enabled: true,
+        env: vec![
+            ("CRM_LLM_BASE_URL".into(), fake.base_url.clone()),
+            ("CRM_LLM_MODEL".into(), "m".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.store
+        .replace_directory(&crate::support::api::directory_with_users())
+        .unwrap();
+    let mail = raw("d@x.test", "jo@acme.vc", ALICE, "Beta", "");
+    app.fake.deliver(ALICE, &mail, &["INBOX"]);
+    // The daemon's own worker captures; the note worker, woken by the new
+    // proposal, drafts its note.
+    let (api, stop) = app.serve_api().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = notes(&api).await;
+        if got
+            .iter()
+            .any(|(_, note, src)| src == "llm" && note == "Jo wrote about Beta.")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no LLM note: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.requests()[0].authorization, None, "no key configured");
+    stop.cancel();
+}
