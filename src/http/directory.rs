@@ -11,7 +11,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::put;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
 
 use super::extract::ApiJson;
 use super::routes::{Access, RouteDef};
@@ -42,8 +43,9 @@ fn invalid(msg: String) -> ApiError {
 
 async fn replace(
     State(state): State<AppState>,
-    ApiJson(dir): ApiJson<Directory>,
+    ApiJson(raw): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    let dir = parse(raw)?;
     validate(&dir).map_err(invalid)?;
     let counts = state
         .store
@@ -69,6 +71,31 @@ async fn replace(
         .run(move |s| s.append_audit("service", "directory.replace", None, &details))
         .await?;
     Ok(Json(body))
+}
+
+/// The SPEC §11 shape, list by list so an error names its list. A push
+/// missing a whole list is refused rather than read as "delete them all"
+/// (an empty list is fine); `exclusions` may be left out.
+fn parse(raw: Value) -> Result<Directory, ApiError> {
+    let Value::Object(mut m) = raw else {
+        return Err(invalid("the directory must be a JSON object".into()));
+    };
+    fn list<T: DeserializeOwned>(
+        m: &mut Map<String, Value>,
+        key: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        match m.remove(key) {
+            None if key == "exclusions" => Ok(Vec::new()),
+            None => Err(invalid(format!("the directory has no {key:?} list"))),
+            Some(v) => serde_json::from_value(v).map_err(|e| invalid(format!("{key}: {e}"))),
+        }
+    }
+    Ok(Directory {
+        users: list(&mut m, "users")?,
+        investors: list(&mut m, "investors")?,
+        contacts: list(&mut m, "contacts")?,
+        exclusions: list(&mut m, "exclusions")?,
+    })
 }
 
 /// Relinks every email against the new directory: through the running
