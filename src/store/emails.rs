@@ -88,7 +88,7 @@ impl Store {
             tx.commit()?;
             Ok(out)
         })?;
-        self.publish_created(&created);
+        self.publish_proposal_changes(&created);
         Ok(out)
     }
 
@@ -120,7 +120,7 @@ fn save_one(
     source: FetchSource,
     linker: Linker<'_>,
     now: i64,
-) -> Result<(SavedEmail, Vec<super::proposals::NewProposal>), StoreError> {
+) -> Result<(SavedEmail, Vec<super::proposals::ProposalChange>), StoreError> {
     let (email_id, created) = upsert_email(tx, email, now)?;
     insert_participants(tx, email_id, email)?;
     upsert_sighting(tx, account_id, email_id, sighting, now)?;

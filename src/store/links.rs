@@ -60,8 +60,8 @@ impl Store {
                 tx.commit()?;
                 Ok(())
             })?;
-            report.proposals += created.len();
-            self.publish_created(&created);
+            report.proposals += created.iter().filter(|c| !c.withdrawn).count();
+            self.publish_proposal_changes(&created);
         }
         Ok(report)
     }
@@ -83,8 +83,9 @@ pub(super) struct Relinked {
     pub(super) matched: bool,
     pub(super) new_links: Vec<String>,
     pub(super) full_queued: bool,
-    /// Proposals created for the new links (issue 4), to announce after commit.
-    pub(super) proposals: Vec<super::proposals::NewProposal>,
+    /// Proposals created for the new links, or withdrawn because the email
+    /// is now excluded (issue 4), to announce after commit.
+    pub(super) proposals: Vec<super::proposals::ProposalChange>,
 }
 
 /// Re-decides one email's links from all its stored participants, keeps
@@ -128,8 +129,11 @@ pub(super) fn relink_email(
     let full_queued = matched && queue_full_if_needed(tx, email_id, via, source, now)?;
     // Proposal hook (issue 4): a new link of a proposable email proposes a
     // note in this same transaction (see store::proposals for the rules).
-    let proposals =
-        super::proposals::propose_new_links(tx, email_id, &new_links, &desired, d.outbound, now)?;
+    let proposals = if d.excluded {
+        super::proposals::withdraw_excluded(tx, email_id, now)?
+    } else {
+        super::proposals::propose_new_links(tx, email_id, &new_links, &desired, d.outbound, now)?
+    };
     Ok(Relinked {
         changed,
         matched,

@@ -16,24 +16,27 @@
 //!   the check. Lists show such a proposal with `linked: false`.
 //! * One proposal per (email, investor) ever: a link that vanishes and
 //!   comes back does not propose again.
+//! * The exception: an email that becomes excluded (the "never log" list,
+//!   SPEC §6) has its pending proposals withdrawn — rejected by `system`,
+//!   their note and subject blanked — so nobody can approve it any more
+//!   and the bot still sees them in `to_close`. Approved ones are already
+//!   in the CRM's feed and stay.
 //!
-//! Submodules: `decide` (decisions and the feed row), `feed` (feed reads,
+//! Submodules: `create` (the linking hooks), `decide` (decisions and the feed row), `feed` (feed reads,
 //! bot work-lists and marks), `notes` (the LLM note worker's queue).
 
+mod create;
 mod decide;
 mod feed;
 mod notes;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::links::LinkRow;
 use super::{ms_to_time, opt_time, Store, StoreError};
 use crate::events::Event;
-use crate::proposals::note::{self, NoteFacts};
 
+pub(super) use create::{propose_new_links, withdraw_excluded};
 pub use decide::{DecideOutcome, Decision};
 pub use feed::{FeedItem, MarkOutcome, ProposalWork};
 pub use notes::NoteJob;
@@ -100,13 +103,21 @@ pub struct ProposalQuery {
     pub limit: u32,
 }
 
-/// A proposal created in a transaction, to announce after it commits.
+/// A proposal created (or withdrawn) in a transaction, to announce after
+/// it commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewProposal {
+pub struct ProposalChange {
     pub id: i64,
     pub email_id: i64,
     pub investor_id: String,
+    /// Withdrawn (the email is now excluded) rather than created.
+    pub withdrawn: bool,
 }
+
+/// Who withdraws the proposals of excluded email.
+pub const SYSTEM_ACTOR: &str = "system";
+/// The note left on a withdrawn proposal (the original is not kept).
+pub const WITHDRAWN_NOTE: &str = "(withdrawn: the email is on the exclusion list)";
 
 const COLUMNS: &str = "p.id, p.email_id, p.investor_id, p.contact_id, p.direction, \
     p.occurred_at, p.subject, p.note, p.note_source, p.status, p.decided_by, p.decided_at, \
@@ -189,146 +200,46 @@ impl Store {
         })
     }
 
-    /// Announces proposals whose transaction has committed.
-    pub(super) fn publish_created(&self, created: &[NewProposal]) {
-        for p in created {
-            self.events().publish(Event::ProposalCreated {
-                id: p.id.to_string(),
-                email_id: p.email_id.to_string(),
-                investor_id: p.investor_id.clone(),
+    /// Announces proposal changes whose transaction has committed.
+    pub(super) fn publish_proposal_changes(&self, changes: &[ProposalChange]) {
+        for p in changes {
+            self.events().publish(if p.withdrawn {
+                Event::ProposalDecided {
+                    id: p.id.to_string(),
+                    status: ProposalStatus::Rejected.as_str().to_string(),
+                    decided_by: SYSTEM_ACTOR.to_string(),
+                }
+            } else {
+                Event::ProposalCreated {
+                    id: p.id.to_string(),
+                    email_id: p.email_id.to_string(),
+                    investor_id: p.investor_id.clone(),
+                }
             });
         }
     }
 }
 
-/// The proposal hook of `links::relink_email`: one proposal for each
-/// investor newly linked to a proposable email (not bulk; internal-only
-/// and excluded mail is never linked at all), unless the investor is in
-/// the graveyard. Runs in the caller's transaction.
-pub(super) fn propose_new_links(
+/// An audit row in the caller's transaction (`Store::append_audit` takes
+/// the writer lock itself, so it cannot join a transaction in progress).
+fn audit(
     tx: &Connection,
-    email_id: i64,
-    new_links: &[String],
-    desired: &BTreeMap<&str, &LinkRow>,
-    outbound: bool,
     now: i64,
-) -> Result<Vec<NewProposal>, StoreError> {
-    if new_links.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(email) = email_facts(tx, email_id)? else {
-        return Ok(Vec::new());
-    };
-    if email.is_bulk {
-        return Ok(Vec::new());
-    }
-    let mut created = Vec::new();
-    for inv in new_links {
-        let Some(link) = desired.get(inv.as_str()) else {
-            continue;
-        };
-        if is_graveyard(tx, inv)? {
-            continue;
-        }
-        let contact = (link.strategy == "exact")
-            .then(|| link.contact_id.clone())
-            .flatten();
-        let name = counterpart_name(tx, email_id, &link.matched_address, contact.as_deref())?;
-        let text = note::deterministic(&NoteFacts {
-            outbound,
-            counterpart_name: &name,
-            counterpart_address: &link.matched_address,
-            subject: &email.subject,
-            body_text: email.body_text.as_deref(),
-            snippet: &email.snippet,
-        });
-        let n = tx
-            .prepare_cached(
-                "INSERT INTO email_proposals (email_id, investor_id, contact_id, direction, \
-                   occurred_at, subject, note, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
-                 ON CONFLICT (email_id, investor_id) DO NOTHING",
-            )?
-            .execute(params![
-                email_id,
-                inv,
-                contact,
-                if outbound { "outbound" } else { "inbound" },
-                email.date_ms,
-                email.subject,
-                text,
-                now
-            ])?;
-        if n == 1 {
-            created.push(NewProposal {
-                id: tx.last_insert_rowid(),
-                email_id,
-                investor_id: inv.clone(),
-            });
-        }
-    }
-    Ok(created)
-}
-
-struct EmailFacts {
-    subject: String,
-    snippet: String,
-    body_text: Option<String>,
-    date_ms: i64,
-    is_bulk: bool,
-}
-
-fn email_facts(c: &Connection, email_id: i64) -> Result<Option<EmailFacts>, StoreError> {
-    Ok(c.prepare_cached(
-        "SELECT subject, snippet, CASE WHEN has_body THEN body_text END, date_ms, is_bulk \
-         FROM emails WHERE id = ?1",
+    actor: &str,
+    action: &str,
+    proposal_id: i64,
+    details: &serde_json::Value,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, target, details_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .query_row([email_id], |r| {
-        Ok(EmailFacts {
-            subject: r.get(0)?,
-            snippet: r.get(1)?,
-            body_text: r.get(2)?,
-            date_ms: r.get(3)?,
-            is_bulk: r.get(4)?,
-        })
-    })
-    .optional()?)
-}
-
-fn is_graveyard(c: &Connection, investor_id: &str) -> Result<bool, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT graveyard FROM directory_investors WHERE id = ?1")?
-            .query_row([investor_id], |r| r.get::<_, bool>(0))
-            .optional()?
-            .unwrap_or(false),
-    )
-}
-
-/// The display name of the matched participant as written in the email,
-/// else the contact's name from the directory, else empty.
-fn counterpart_name(
-    c: &Connection,
-    email_id: i64,
-    address: &str,
-    contact_id: Option<&str>,
-) -> Result<String, StoreError> {
-    let written: Option<String> = c
-        .prepare_cached(
-            "SELECT name FROM email_participants WHERE email_id = ?1 AND address = ?2 \
-             AND name <> '' ORDER BY role LIMIT 1",
-        )?
-        .query_row(params![email_id, address], |r| r.get(0))
-        .optional()?;
-    if let Some(n) = written {
-        return Ok(n);
-    }
-    let Some(id) = contact_id else {
-        return Ok(String::new());
-    };
-    Ok(
-        c.prepare_cached("SELECT name FROM directory_contacts WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?
-            .unwrap_or_default(),
-    )
+    .execute(params![
+        now,
+        actor,
+        action,
+        format!("proposal:{proposal_id}"),
+        details.to_string()
+    ])?;
+    Ok(())
 }

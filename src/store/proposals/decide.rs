@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::{load, Proposal, ProposalStatus};
+use super::{audit, load, Proposal, ProposalStatus};
 use crate::events::Event;
 use crate::store::{Store, StoreError};
 
@@ -111,23 +111,13 @@ fn apply(
             now
         ])?;
     }
-    // The audit row commits with the decision (Store::append_audit would
-    // take the writer lock we already hold, in its own transaction).
+    // The audit row commits with the decision.
     let details = serde_json::json!({
         "decision": status,
         "investor_id": p.investor_id,
         "email_id": p.email_id.to_string(),
         "note_edited": note != p.note,
     });
-    tx.prepare_cached(
-        "INSERT INTO audit_log (at, actor, action, target, details_json) \
-         VALUES (?1, ?2, 'proposal.decide', ?3, ?4)",
-    )?
-    .execute(params![
-        now,
-        by,
-        format!("proposal:{}", p.id),
-        details.to_string()
-    ])?;
+    audit(tx, now, by, "proposal.decide", p.id, &details)?;
     Ok(())
 }
