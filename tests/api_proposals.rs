@@ -72,6 +72,18 @@ async fn each_email_gets_one_proposal_per_investor_and_none_for_bulk_internal_or
         intro["note"],
         "Inbound email from Jo Smith <jo@acme.vc>\nSubject: Intro to Beta\nMeet Pat from Beta."
     );
+    let note_of = |inv: &str, subject: &str| {
+        let p = items
+            .iter()
+            .find(|p| p["investor_id"] == inv && subject_of(p) == subject);
+        p.unwrap()["note"].as_str().unwrap().to_string()
+    };
+    assert!(
+        note_of("beta", "Intro to Beta")
+            .starts_with("Inbound email from Jo Smith <jo@acme.vc>, with pat@beta.vc\n"),
+        "Beta was in copy: the note says so"
+    );
+    assert!(note_of("inv", "Follow-up").starts_with("Outbound email to Jo <jo@acme.vc>\n"));
     // The graveyard investor's email is linked (activity) but not proposed.
     assert_eq!(
         count(

@@ -16,6 +16,9 @@ pub struct NoteFacts<'a> {
     pub outbound: bool,
     pub counterpart_name: &'a str,
     pub counterpart_address: &'a str,
+    /// The investor's matched address when it is not the counterpart
+    /// (inbound mail from a third party with the investor in copy).
+    pub investor_address: Option<&'a str>,
     pub subject: &'a str,
     /// The stored plain-text body, if any (matched email gets one later).
     pub body_text: Option<&'a str>,
@@ -31,6 +34,10 @@ pub fn deterministic(f: &NoteFacts<'_>) -> String {
         ("Inbound", "from")
     };
     let mut note = format!("{dir} email {prep} {}", counterpart(f));
+    if let Some(inv) = f.investor_address.map(one_line).filter(|a| !a.is_empty()) {
+        note.push_str(", with ");
+        note.push_str(&inv);
+    }
     let subject = truncate(&one_line(f.subject), MAX_FIELD_CHARS);
     note.push_str("\nSubject: ");
     note.push_str(if subject.is_empty() {
@@ -122,6 +129,7 @@ mod tests {
             outbound,
             counterpart_name: "Jo Smith",
             counterpart_address: "jo@acme.vc",
+            investor_address: None,
             subject: "Term sheet",
             body_text: body,
             snippet,
@@ -156,6 +164,15 @@ mod tests {
                 "Inbound email from Jo Smith <jo@acme.vc>\nSubject: Term sheet\nCheers",
             ),
             (facts(false, None, ""), "Inbound email from Jo Smith <jo@acme.vc>\nSubject: Term sheet"),
+            (
+                NoteFacts {
+                    counterpart_name: "Pat",
+                    counterpart_address: "pat@law.example",
+                    investor_address: Some("jo@acme.vc"),
+                    ..facts(false, None, "")
+                },
+                "Inbound email from Pat <pat@law.example>, with jo@acme.vc\nSubject: Term sheet",
+            ),
         ];
         for (f, want) in cases {
             assert_eq!(deterministic(&f), want, "{f:?}");

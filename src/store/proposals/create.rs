@@ -44,11 +44,21 @@ pub(in crate::store) fn propose_new_links(
         let contact = (link.strategy == "exact")
             .then(|| link.contact_id.clone())
             .flatten();
-        let name = counterpart_name(tx, email_id, &link.matched_address, contact.as_deref())?;
+        // Inbound: who wrote (maybe a third party with the investor in
+        // copy, then named too); outbound: the investor's address we wrote to.
+        let matched = link.matched_address.as_str();
+        let sender =
+            (!outbound && !email.from_email.is_empty()).then_some(email.from_email.as_str());
+        let address = sender.unwrap_or(matched);
+        let name = match sender {
+            Some(_) if !email.from_name.trim().is_empty() => email.from_name.clone(),
+            _ => counterpart_name(tx, email_id, address, contact.as_deref())?,
+        };
         let text = note::deterministic(&NoteFacts {
             outbound,
             counterpart_name: &name,
-            counterpart_address: &link.matched_address,
+            counterpart_address: address,
+            investor_address: (!address.eq_ignore_ascii_case(matched)).then_some(matched),
             subject: &email.subject,
             body_text: email.body_text.as_deref(),
             snippet: &email.snippet,
@@ -113,6 +123,8 @@ pub(in crate::store) fn withdraw_excluded(
 
 struct EmailFacts {
     subject: String,
+    from_email: String,
+    from_name: String,
     snippet: String,
     body_text: Option<String>,
     date_ms: i64,
@@ -121,8 +133,8 @@ struct EmailFacts {
 
 fn email_facts(c: &Connection, email_id: i64) -> Result<Option<EmailFacts>, StoreError> {
     Ok(c.prepare_cached(
-        "SELECT subject, snippet, CASE WHEN has_body THEN body_text END, date_ms, is_bulk \
-         FROM emails WHERE id = ?1",
+        "SELECT subject, snippet, CASE WHEN has_body THEN body_text END, date_ms, is_bulk, \
+           from_email, from_name FROM emails WHERE id = ?1",
     )?
     .query_row([email_id], |r| {
         Ok(EmailFacts {
@@ -131,6 +143,8 @@ fn email_facts(c: &Connection, email_id: i64) -> Result<Option<EmailFacts>, Stor
             body_text: r.get(2)?,
             date_ms: r.get(3)?,
             is_bulk: r.get(4)?,
+            from_email: r.get(5)?,
+            from_name: r.get(6)?,
         })
     })
     .optional()?)
