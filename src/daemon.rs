@@ -70,12 +70,27 @@ impl Daemon {
         })
     }
 
-    /// Starts the capture worker (if enabled) until `shutdown`.
+    /// Starts the capture worker (if enabled) until `shutdown`, and the
+    /// LLM note worker when an endpoint is configured (issue 4); the handle
+    /// finishes when both have.
     pub fn spawn_worker(
         &mut self,
         shutdown: CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        self.worker.take().map(|w| tokio::spawn(w.run(shutdown)))
+        let notes = self.state.config.enabled.then(|| {
+            let (store, live) = (self.state.store.clone(), self.state.live.clone());
+            crate::proposals::worker::spawn(store, live, shutdown.clone())
+        });
+        let capture = self.worker.take().map(|w| tokio::spawn(w.run(shutdown)));
+        match notes.flatten() {
+            None => capture,
+            Some(notes) => Some(tokio::spawn(async move {
+                if let Some(c) = capture {
+                    let _ = c.await;
+                }
+                let _ = notes.await;
+            })),
+        }
     }
 }
 

@@ -74,17 +74,22 @@ impl Store {
         linker: Linker<'_>,
     ) -> Result<Vec<SavedEmail>, StoreError> {
         let now = self.now_ms();
-        self.write(|c| {
+        // Proposals made by this save, announced once it committed (issue 4).
+        let mut created = Vec::new();
+        let out = self.write(|c| {
             let tx = c.transaction()?;
             let mut out = Vec::with_capacity(items.len());
             for (email, sighting) in items {
-                out.push(save_one(
-                    &tx, account_id, email, sighting, source, linker, now,
-                )?);
+                let (saved, proposals) =
+                    save_one(&tx, account_id, email, sighting, source, linker, now)?;
+                out.push(saved);
+                created.extend(proposals);
             }
             tx.commit()?;
             Ok(out)
-        })
+        })?;
+        self.publish_proposal_changes(&created);
+        Ok(out)
     }
 
     /// The email a mailbox's Gmail message was stored as, and whether its
@@ -115,7 +120,7 @@ fn save_one(
     source: FetchSource,
     linker: Linker<'_>,
     now: i64,
-) -> Result<SavedEmail, StoreError> {
+) -> Result<(SavedEmail, Vec<super::proposals::ProposalChange>), StoreError> {
     let (email_id, created) = upsert_email(tx, email, now)?;
     insert_participants(tx, email_id, email)?;
     upsert_sighting(tx, account_id, email_id, sighting, now)?;
@@ -146,13 +151,14 @@ fn save_one(
         &sighting.gmail_message_id,
         Some(FetchKind::Metadata),
     )?;
-    Ok(SavedEmail {
+    let saved = SavedEmail {
         email_id,
         created,
         matched: relinked.matched,
         new_links: relinked.new_links,
         full_queued: relinked.full_queued,
-    })
+    };
+    Ok((saved, relinked.proposals))
 }
 
 fn upsert_email(

@@ -46,6 +46,8 @@ impl Store {
         })?;
         let mut report = RelinkReport::default();
         for chunk in ids.chunks(500) {
+            // Proposals made by this chunk, announced once it committed.
+            let mut created = Vec::new();
             self.write(|c| {
                 let tx = c.transaction()?;
                 for &id in chunk {
@@ -53,10 +55,13 @@ impl Store {
                     report.changed += usize::from(r.changed);
                     report.new_links += r.new_links.len();
                     report.full_queued += usize::from(r.full_queued);
+                    created.extend(r.proposals);
                 }
                 tx.commit()?;
                 Ok(())
             })?;
+            report.proposals += created.iter().filter(|c| !c.withdrawn).count();
+            self.publish_proposal_changes(&created);
         }
         Ok(report)
     }
@@ -69,6 +74,8 @@ pub struct RelinkReport {
     pub changed: usize,
     pub new_links: usize,
     pub full_queued: usize,
+    /// Proposals created for newly linked email (issue 4).
+    pub proposals: usize,
 }
 
 pub(super) struct Relinked {
@@ -76,6 +83,9 @@ pub(super) struct Relinked {
     pub(super) matched: bool,
     pub(super) new_links: Vec<String>,
     pub(super) full_queued: bool,
+    /// Proposals created for the new links, or withdrawn because the email
+    /// is now excluded (issue 4), to announce after commit.
+    pub(super) proposals: Vec<super::proposals::ProposalChange>,
 }
 
 /// Re-decides one email's links from all its stored participants, keeps
@@ -117,11 +127,19 @@ pub(super) fn relink_email(
         now
     ])?;
     let full_queued = matched && queue_full_if_needed(tx, email_id, via, source, now)?;
+    // Proposal hook (issue 4): a new link of a proposable email proposes a
+    // note in this same transaction (see store::proposals for the rules).
+    let proposals = if d.excluded {
+        super::proposals::withdraw_excluded(tx, email_id, now)?
+    } else {
+        super::proposals::propose_new_links(tx, email_id, &new_links, &desired, d.outbound, now)?
+    };
     Ok(Relinked {
         changed,
         matched,
         new_links,
         full_queued,
+        proposals,
     })
 }
 

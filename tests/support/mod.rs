@@ -5,5 +5,6 @@
 
 pub mod api;
 pub mod app;
+pub mod llm;
 pub mod snapshot;
 pub mod world;
