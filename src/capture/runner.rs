@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::backfill::BackfillEnd;
 use super::record::LinkContext;
 use super::{Capture, CaptureError};
+use crate::events::Event;
 use crate::store::{Account, AccountStatus, RunCounts, RunStatus, SyncKind};
 
 /// What the caller asks for.
@@ -86,6 +87,12 @@ impl Capture {
         let err2 = error.clone();
         self.db(move |s| s.finish_sync_run(run, &counts, status, err2.as_deref(), set))
             .await?;
+        let phase = match status {
+            RunStatus::Ok => "done",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        };
+        self.publish_progress(&account, phase, &counts).await;
         Ok(SyncReport {
             account_id,
             email: account.email,
@@ -95,6 +102,29 @@ impl Capture {
             error,
             skipped: false,
         })
+    }
+
+    /// Tells SSE subscribers how far a mailbox's sync got (after each fetch
+    /// round and at the end of a run): `saved` is messages newly stored by
+    /// this run. Best effort: a failed queue count is 0.
+    pub(crate) async fn publish_progress(
+        &self,
+        account: &Account,
+        phase: &str,
+        counts: &RunCounts,
+    ) {
+        let id = account.id;
+        let pending = self
+            .db(move |s| s.queue_counts(id))
+            .await
+            .map_or(0, |q| q.pending);
+        self.inner.store.events().publish(Event::SyncProgress {
+            account_id: id.to_string(),
+            email: account.email.clone(),
+            phase: phase.to_string(),
+            saved: counts.added,
+            pending,
+        });
     }
 
     /// Every active mailbox, concurrently (each paced by its own quota).
