@@ -12,14 +12,16 @@ mod directory;
 mod drafts;
 mod error;
 pub mod extract;
+mod layers;
 mod metrics;
 mod oauth;
-mod openapi;
+pub mod openapi;
 mod proposals;
 mod push;
 pub mod routes;
 mod status;
 mod stream;
+mod sync;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use layers::{BODY_LIMIT, QUERY_LIMIT};
 
 use crate::capture::push::{PushLimiter, PushVerifier};
 use crate::capture::worker::WorkerHandle;
@@ -118,10 +121,10 @@ fn core_routes() -> Vec<RouteDef> {
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    routes::build(&state, routes::all())
+    let routes = routes::build(&state, routes::all())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    layers::apply(routes, state.metrics.clone()).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then

@@ -110,6 +110,7 @@ pub fn all() -> Vec<RouteDef> {
     let mut v = super::core_routes();
     v.extend(super::directory::routes());
     v.extend(super::accounts::routes());
+    v.extend(super::sync::routes());
     v.extend(super::activity::routes());
     v.extend(super::proposals::routes());
     v.extend(super::drafts::routes());
