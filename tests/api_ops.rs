@@ -754,3 +754,52 @@ async fn limits_request_ids_and_middleware_errors_answer_in_the_spec_shape() {
     }
     stop.cancel();
 }
+
+async fn body_len(
+    email_sidecar::http::extract::ApiJson(v): email_sidecar::http::extract::ApiJson<Value>,
+) -> axum::Json<Value> {
+    axum::Json(json!({"len": v.to_string().len()}))
+}
+
+#[tokio::test]
+async fn a_route_may_raise_its_body_limit_and_the_others_keep_the_default() {
+    use email_sidecar::http::routes::{Access, RouteDef};
+    let app = app(&[ALICE]).await;
+    let state = email_sidecar::http::AppState::new(
+        app.store.clone(),
+        std::sync::Arc::new(app.config.clone()),
+        app.clock.clone(),
+    );
+    let route = |path: &'static str| {
+        RouteDef::new(
+            Method::POST,
+            path,
+            Access::Public,
+            axum::routing::post(body_len),
+        )
+    };
+    let defs = vec![
+        route("/api/email/big").body_limit(4 * 1024 * 1024),
+        route("/api/email/small"),
+    ];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = email_sidecar::http::router_for(state, defs);
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = reqwest::Client::new();
+    let post = |path: &str, mib: usize| {
+        let body = json!({"x": "y".repeat(mib * 1024 * 1024)});
+        client.post(format!("{base}{path}")).json(&body).send()
+    };
+    let resp = post("/api/email/big", 2).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["len"].as_u64().unwrap() > 2 * 1024 * 1024);
+    for (path, mib) in [("/api/email/big", 5), ("/api/email/small", 2)] {
+        let resp = post(path, mib).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "payload_too_large");
+    }
+    server.abort();
+}

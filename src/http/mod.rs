@@ -144,7 +144,13 @@ fn core_routes() -> Vec<RouteDef> {
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    let routes = routes::build(&state, routes::all())
+    router_for(state, routes::all())
+}
+
+/// The router for `defs` with every layer of the real one (tests of the
+/// layers with routes of their own).
+pub fn router_for(state: AppState, defs: Vec<RouteDef>) -> Router {
+    let routes = routes::build(&state, defs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     layers::apply(routes, state.metrics.clone()).with_state(state)
