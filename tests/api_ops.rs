@@ -752,6 +752,28 @@ async fn limits_request_ids_and_middleware_errors_answer_in_the_spec_shape() {
         assert_eq!(id.len(), 36, "a fresh UUID for {given:?}: {id}");
         assert_eq!(id.matches('-').count(), 4, "{id}");
     }
+
+    // Invented methods and unknown paths share labels: no unbounded series.
+    let brew = Method::from_bytes(b"BREW").unwrap();
+    let (s, _) = api
+        .call(brew, "/api/email/coffee/42", As::NoToken, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let text = api
+        .request(Method::GET, "/api/email/metrics", As::Service)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counts = samples(&text, "email_sidecar_http_request_duration_seconds_count");
+    assert_eq!(
+        counts.get("route=\"unmatched\",method=\"OTHER\",status=\"404\""),
+        Some(&1.0),
+        "{counts:?}"
+    );
+    assert!(!text.contains("BREW") && !text.contains("coffee"));
     stop.cancel();
 }
 

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderName, StatusCode};
+use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -90,8 +90,26 @@ async fn observe(State(metrics): State<Metrics>, req: Request, next: Next) -> Re
             tracing::info!("request");
         }
     });
-    metrics.http_request(&route, method.as_str(), status, elapsed.as_secs_f64());
+    metrics.http_request(&route, method_label(&method), status, elapsed.as_secs_f64());
     resp
+}
+
+/// Callers may invent methods; only the standard ones become labels.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 7] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    const NAMES: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    KNOWN
+        .iter()
+        .position(|m| m == method)
+        .map_or("OTHER", |i| NAMES[i])
 }
 
 /// 414 before any work (auth, handler) for an oversized query string.
