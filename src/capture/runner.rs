@@ -72,6 +72,8 @@ impl Capture {
             .db(move |s| s.start_sync_run(account_id, kind, start))
             .await?;
         let mut counts = RunCounts::default();
+        self.publish_progress(&account, kind.as_str(), &counts)
+            .await;
         let result = self.run_step(&account, kind, &mut counts).await;
         let (status, error, set) = match &result {
             Ok(true) => (RunStatus::Ok, None, None),
@@ -104,9 +106,10 @@ impl Capture {
         })
     }
 
-    /// Tells SSE subscribers how far a mailbox's sync got (after each fetch
-    /// round and at the end of a run): `saved` is messages newly stored by
-    /// this run. Best effort: a failed queue count is 0.
+    /// Tells SSE subscribers how far a mailbox's sync got: its kind at the
+    /// start, `fetching` after each fetch round, `done`/`partial`/`failed`
+    /// at the end; `saved` is messages newly stored by this run. Best
+    /// effort: a failed queue count is 0.
     pub(crate) async fn publish_progress(
         &self,
         account: &Account,
