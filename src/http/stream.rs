@@ -15,6 +15,7 @@ use axum::routing::get;
 use futures::Stream;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
 
 use super::routes::{Access, RouteDef};
 use super::AppState;
@@ -38,7 +39,11 @@ async fn stream(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     // Subscribed before the response starts: nothing published after the
     // client sees the headers is missed.
-    let rx = state.store.events().subscribe();
+    sse(state.store.events().subscribe())
+}
+
+/// The event stream of `rx`, with keep-alives.
+fn sse(rx: Receiver<Event>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let events = futures::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
             Ok(event) => to_sse(&event),
@@ -56,4 +61,33 @@ fn to_sse(event: &Event) -> SseEvent {
     let data = serde_json::to_value(event).unwrap_or_default();
     let kind = data["type"].as_str().unwrap_or("event").to_string();
     SseEvent::default().event(kind).data(data.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+    use futures::StreamExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_stream_sends_a_keep_alive_every_fifteen_seconds_then_events() {
+        let bus = crate::events::Bus::new();
+        let mut body = sse(bus.subscribe())
+            .into_response()
+            .into_body()
+            .into_data_stream();
+        let start = tokio::time::Instant::now();
+        let first = body.next().await.unwrap().unwrap();
+        assert_eq!(&first[..], b":\n\n", "a comment line");
+        assert_eq!(start.elapsed(), KEEP_ALIVE);
+        bus.publish(Event::DigestSent {
+            id: "3".into(),
+            local_day: "2026-11-22".into(),
+        });
+        let frame = body.next().await.unwrap().unwrap();
+        let text = std::str::from_utf8(&frame).unwrap();
+        assert!(text.starts_with("event: digest_sent\ndata: {"), "{text}");
+        assert!(text.contains("\"local_day\":\"2026-11-22\""), "{text}");
+        assert_eq!(start.elapsed(), KEEP_ALIVE, "events go out at once");
+    }
 }
