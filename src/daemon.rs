@@ -30,9 +30,11 @@ impl Daemon {
     /// Wires everything; starts nothing yet.
     pub fn build(config: Config, store: Store, clock: SharedClock) -> Result<Daemon, CaptureError> {
         let config = Arc::new(config);
+        let metrics = crate::metrics::Metrics::new();
         let mut worker = None;
         let capture = if config.enabled {
             let capture = Capture::from_config(&config, store.clone(), clock.clone())?;
+            capture.gmail().count_into(metrics.clone());
             let (w, handle) = Worker::new(capture.clone(), worker_settings(&config));
             worker = Some(w);
             let verifier = config.pubsub.audience.as_ref().map(|aud| {
@@ -63,7 +65,7 @@ impl Daemon {
                 live: crate::config::LiveConfig::new(config.clone()),
                 config,
                 clock,
-                metrics: crate::metrics::Metrics::default(),
+                metrics,
                 capture,
             },
             worker,

@@ -49,6 +49,7 @@ impl Capture {
             if meta == 0 && full == 0 {
                 return Ok(());
             }
+            self.publish_progress(account, "fetching", counts).await;
         }
     }
 

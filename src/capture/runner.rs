@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::backfill::BackfillEnd;
 use super::record::LinkContext;
 use super::{Capture, CaptureError};
+use crate::events::Event;
 use crate::store::{Account, AccountStatus, RunCounts, RunStatus, SyncKind};
 
 /// What the caller asks for.
@@ -71,6 +72,8 @@ impl Capture {
             .db(move |s| s.start_sync_run(account_id, kind, start))
             .await?;
         let mut counts = RunCounts::default();
+        self.publish_progress(&account, kind.as_str(), &counts)
+            .await;
         let result = self.run_step(&account, kind, &mut counts).await;
         let (status, error, set) = match &result {
             Ok(true) => (RunStatus::Ok, None, None),
@@ -86,6 +89,12 @@ impl Capture {
         let err2 = error.clone();
         self.db(move |s| s.finish_sync_run(run, &counts, status, err2.as_deref(), set))
             .await?;
+        let phase = match status {
+            RunStatus::Ok => "done",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        };
+        self.publish_progress(&account, phase, &counts).await;
         Ok(SyncReport {
             account_id,
             email: account.email,
@@ -95,6 +104,30 @@ impl Capture {
             error,
             skipped: false,
         })
+    }
+
+    /// Tells SSE subscribers how far a mailbox's sync got: its kind at the
+    /// start, `fetching` after each fetch round, `done`/`partial`/`failed`
+    /// at the end; `saved` is messages newly stored by this run. Best
+    /// effort: a failed queue count is 0.
+    pub(crate) async fn publish_progress(
+        &self,
+        account: &Account,
+        phase: &str,
+        counts: &RunCounts,
+    ) {
+        let id = account.id;
+        let pending = self
+            .db(move |s| s.queue_counts(id))
+            .await
+            .map_or(0, |q| q.pending);
+        self.inner.store.events().publish(Event::SyncProgress {
+            account_id: id.to_string(),
+            email: account.email.clone(),
+            phase: phase.to_string(),
+            saved: counts.added,
+            pending,
+        });
     }
 
     /// Every active mailbox, concurrently (each paced by its own quota).

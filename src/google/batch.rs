@@ -183,7 +183,9 @@ impl GmailClient {
             )
             .timeout(self.inner.settings.request_timeout)
             .body(body);
-        let answer = self.send(req).await.map_err(|(error, _)| Failure {
+        let sent = self.send(req).await;
+        self.count("batch", sent.as_ref().ok().map(|a| a.status));
+        let answer = sent.map_err(|(error, _)| Failure {
             error,
             token: Some(token.clone()),
             may_retry: true,
@@ -205,6 +207,10 @@ impl GmailClient {
         let content_type = answer.content_type.unwrap_or_default();
         let parts = batch_codec::decode(&content_type, &answer.body)
             .map_err(|e| permanent(GmailError::Decode(e)))?;
+        for part in &parts {
+            // Each inner call is a Gmail call of its own (Google counts it so).
+            self.count(GmailMethod::MessagesGet.name(), Some(part.status));
+        }
         Ok(match_parts(
             mailbox,
             ids,

@@ -10,10 +10,11 @@ use crate::google::error::GmailError;
 use crate::google::quota::{GmailMethod, Quota};
 use crate::google::retry;
 pub use crate::google::settings::{GmailSettings, GOOGLE_API_BASE};
+use crate::metrics::Metrics;
 use bytes::Bytes;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 use url::Url;
 
@@ -23,6 +24,8 @@ pub(crate) struct ClientInner {
     pub(crate) http: reqwest::Client,
     pub(crate) quota: Quota,
     pub(crate) clock: SharedClock,
+    /// Where each HTTP attempt is counted; unset = not counted (CLI, tests).
+    pub(crate) metrics: OnceLock<Metrics>,
 }
 
 /// One per daemon; cheap to clone. Per-mailbox quota buckets inside.
@@ -72,7 +75,22 @@ impl GmailClient {
                 http,
                 quota,
                 clock,
+                metrics: OnceLock::new(),
             }),
+        }
+    }
+
+    /// Counts every HTTP attempt from now on into `metrics` (the daemon's
+    /// registry, built once in `Daemon::build`). Set once: false if this
+    /// client already counts somewhere.
+    pub fn count_into(&self, metrics: Metrics) -> bool {
+        self.inner.metrics.set(metrics).is_ok()
+    }
+
+    /// One HTTP attempt of `method` and its status (`None`: no answer).
+    pub(crate) fn count(&self, method: &'static str, status: Option<u16>) {
+        if let Some(m) = self.inner.metrics.get() {
+            m.gmail_call(method, status);
         }
     }
 
@@ -182,7 +200,12 @@ impl GmailClient {
         if let Some(body) = &call.body {
             req = req.json(body);
         }
-        let answer = match self.send(req).await {
+        let sent = self.send(req).await;
+        self.count(
+            call.method.name(),
+            sent.as_ref().ok().map(|answer| answer.status),
+        );
+        let answer = match sent {
             Ok(answer) => answer,
             Err((error, connect)) => {
                 let may_retry = connect || call.method.is_idempotent();

@@ -22,6 +22,18 @@ pub enum Caller {
     },
 }
 
+impl Caller {
+    /// Who did it, for audit rows: the user's address, `service` for the
+    /// CRM itself, `anonymous` for routes without a bearer token.
+    pub fn actor(&self) -> &str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::Service => "service",
+            Caller::User { email, .. } => email,
+        }
+    }
+}
+
 /// 503 when the integration is switched off (all routes but health/status).
 pub fn require_enabled(state: &AppState) -> Result<(), ApiError> {
     if state.config.enabled {

@@ -12,14 +12,16 @@ mod directory;
 mod drafts;
 mod error;
 pub mod extract;
+mod layers;
 mod metrics;
 mod oauth;
-mod openapi;
+pub mod openapi;
 mod proposals;
 mod push;
 pub mod routes;
 mod status;
 mod stream;
+mod sync;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use layers::{BODY_LIMIT, QUERY_LIMIT};
 
 use crate::capture::push::{PushLimiter, PushVerifier};
 use crate::capture::worker::WorkerHandle;
@@ -40,7 +43,9 @@ use crate::capture::Capture;
 use crate::clock::SharedClock;
 use crate::config::{Config, LiveConfig};
 use crate::store::Store;
+use openapi::json_response;
 use routes::{Access, RouteDef};
+use serde_json::json;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -90,7 +95,11 @@ fn core_routes() -> Vec<RouteDef> {
             get(health),
         )
         .when_disabled()
-        .summary("Liveness plus a database round trip"),
+        .summary("Liveness plus a database round trip")
+        .doc(json!({"responses": {
+            "200": json_response("Up, database reachable", json!({"type": "object",
+                "properties": {"status": {"type": "string"}, "db": {"type": "string"}}})),
+            "503": {"$ref": "#/components/responses/Error"}}})),
         RouteDef::new(
             Method::GET,
             "/api/email/status",
@@ -98,30 +107,53 @@ fn core_routes() -> Vec<RouteDef> {
             get(status::status),
         )
         .when_disabled()
-        .summary("Whether the integration is on; each mailbox's sync state"),
+        .summary("Whether the integration is on; each mailbox's sync state")
+        .doc(json!({"responses": {"200": json_response("The integration's state", json!({
+            "type": "object", "required": ["enabled", "accounts"], "properties": {
+                "enabled": {"type": "boolean"},
+                "accounts": {"type": "array", "items": {"type": "object"}}}}))}})),
         RouteDef::new(
             Method::POST,
             "/api/email/push",
             Access::OwnProof,
             post(push::push),
         )
-        .summary("Pub/Sub push: a mailbox changed (OIDC JWT when configured)"),
+        .summary("Pub/Sub push: a mailbox changed (OIDC JWT when configured)")
+        .doc(json!({
+            "requestBody": openapi::json_body(json!({"type": "object", "required": ["message"],
+                "properties": {"message": {"type": "object", "properties": {
+                    "data": {"type": "string", "description": "base64 of {emailAddress, historyId}"}}}}})),
+            "responses": {
+                "200": json_response("accepted, deferred or ignored", json!({"type": "object",
+                    "properties": {"status": {"type": "string"}}})),
+                "400": {"$ref": "#/components/responses/Error"},
+                "429": {"$ref": "#/components/responses/Error"}}})),
         RouteDef::new(
             Method::POST,
             "/api/email/watch",
             Access::ADMIN,
             post(push::watch),
         )
-        .summary("Re-register every mailbox's Gmail watch now"),
+        .summary("Re-register every mailbox's Gmail watch now")
+        .doc(json!({"responses": {
+            "200": json_response("Watches registered", json!({"type": "object",
+                "properties": {"registered": {"type": "integer"}}})),
+            "409": {"$ref": "#/components/responses/Error"}}})),
     ]
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    routes::build(&state, routes::all())
+    router_for(state, routes::all())
+}
+
+/// The router for `defs` with every layer of the real one (tests of the
+/// layers with routes of their own).
+pub fn router_for(state: AppState, defs: Vec<RouteDef>) -> Router {
+    let routes = routes::build(&state, defs)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    layers::apply(routes, state.metrics.clone()).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then

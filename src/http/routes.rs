@@ -4,7 +4,7 @@
 //! (handlers never re-implement the role list), and the served OpenAPI
 //! document is generated from it, so the three cannot drift apart.
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -69,6 +69,9 @@ pub struct RouteDef {
     pub summary: &'static str,
     /// Extra OpenAPI operation fields (parameters, requestBody, responses).
     pub doc: Value,
+    /// A body limit other than the default [`super::BODY_LIMIT`] (e.g. a
+    /// large directory push).
+    pub body_limit: Option<usize>,
 }
 
 impl RouteDef {
@@ -86,7 +89,14 @@ impl RouteDef {
             handler,
             summary: "",
             doc: Value::Object(Default::default()),
+            body_limit: None,
         }
+    }
+
+    /// Accepts bodies up to `bytes` on this route instead of the default.
+    pub fn body_limit(mut self, bytes: usize) -> RouteDef {
+        self.body_limit = Some(bytes);
+        self
     }
 
     pub fn summary(mut self, summary: &'static str) -> RouteDef {
@@ -110,6 +120,7 @@ pub fn all() -> Vec<RouteDef> {
     let mut v = super::core_routes();
     v.extend(super::directory::routes());
     v.extend(super::accounts::routes());
+    v.extend(super::sync::routes());
     v.extend(super::activity::routes());
     v.extend(super::proposals::routes());
     v.extend(super::drafts::routes());
@@ -129,10 +140,14 @@ pub fn build(state: &AppState, defs: Vec<RouteDef>) -> Router<AppState> {
             access: def.access,
             when_disabled: def.when_disabled,
         };
-        let handler = def.handler.route_layer(middleware::from_fn_with_state(
+        let mut handler = def.handler.route_layer(middleware::from_fn_with_state(
             (state.clone(), guard),
             check,
         ));
+        if let Some(bytes) = def.body_limit {
+            // Inside the router-wide default, so this one wins.
+            handler = handler.layer(DefaultBodyLimit::max(bytes));
+        }
         router = router.route(def.path, handler);
     }
     router
