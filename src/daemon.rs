@@ -1,5 +1,5 @@
 //! The daemon assembled (`serve`, and `demo` later): store → capture engine
-//! → capture worker (sweep, push, watch) → HTTP state. When the integration
+//! → capture worker (sweep, push, watch) and digest scheduler → HTTP state. When the integration
 //! is disabled the HTTP side still serves health and status and the worker
 //! is not started (SPEC §3: "off = scheduler idle").
 
@@ -30,6 +30,10 @@ impl Daemon {
     /// Wires everything; starts nothing yet.
     pub fn build(config: Config, store: Store, clock: SharedClock) -> Result<Daemon, CaptureError> {
         let config = Arc::new(config);
+        // The env's digest policy seeds the database once; the DB wins after.
+        if let Err(e) = store.seed_digest_policy(&config.digest) {
+            tracing::warn!(error = %e, "cannot seed the digest policy");
+        }
         let mut worker = None;
         let capture = if config.enabled {
             let capture = Capture::from_config(&config, store.clone(), clock.clone())?;
@@ -70,11 +74,18 @@ impl Daemon {
         })
     }
 
-    /// Starts the capture worker (if enabled) until `shutdown`.
+    /// Starts the capture worker and the digest scheduler (if enabled)
+    /// until `shutdown`; the handle is the worker's.
     pub fn spawn_worker(
         &mut self,
         shutdown: CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
+        if self.worker.is_some() {
+            let s = &self.state;
+            let digests =
+                crate::digest::Digests::new(s.store.clone(), s.live.clone(), s.clock.clone());
+            tokio::spawn(crate::digest::schedule::run_loop(digests, shutdown.clone()));
+        }
         self.worker.take().map(|w| tokio::spawn(w.run(shutdown)))
     }
 }
