@@ -68,12 +68,17 @@ pub fn directory() -> Directory {
 /// An app on `clock` with the integration enabled, mailboxes alice, bob,
 /// dana and old, the directory loaded, zone `tz`.
 pub async fn app(clock: &Arc<ManualClock>, tz: &str, env: &[(&str, &str)]) -> TestApp {
+    app_on(clock.clone() as SharedClock, tz, env).await
+}
+
+/// [`app`] on any clock (the system clock when a child process shares the fake).
+pub async fn app_on(clock: SharedClock, tz: &str, env: &[(&str, &str)]) -> TestApp {
     let mut all = vec![("CRM_DIGEST_TIMEZONE".to_string(), tz.to_string())];
     all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let app = spawn_app(AppOptions {
         mailboxes: [ALICE, BOB, DANA, OLD].map(String::from).to_vec(),
         env: all,
-        clock: Some(clock.clone() as SharedClock),
+        clock: Some(clock),
         enabled: true,
         ..AppOptions::default()
     })
