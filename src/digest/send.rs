@@ -61,10 +61,12 @@ async fn attempt(
     let cfg = d.live.current();
     check_recipients(d, &run.recipients).await?;
     let sender = run.sender.clone().ok_or(DigestError::NoSender)?;
+    let mut gmail_error = String::new();
     let gmail = match gmail_client(d, &cfg).await {
         Ok(g) => Some(g),
         Err(e) => {
             tracing::warn!(error = %e, "digest: Gmail unavailable; trying SMTP");
+            gmail_error = format!("Gmail unavailable: {e}");
             None
         }
     };
@@ -82,7 +84,6 @@ async fn attempt(
             });
         }
     }
-    let mut gmail_error = String::from("Gmail not configured");
     if let Some(g) = &gmail {
         let raw = compose(digest, run, &sender)?.formatted();
         match send_gmail(g, &cfg, &sender, &run.message_id, &raw).await? {
