@@ -285,3 +285,29 @@ async fn a_failed_day_is_retried_after_a_pause_to_the_admins_of_that_moment() {
     assert_eq!(calls.get("users.messages.send"), Some(&2));
     assert!(calls.get("users.messages.list").copied().unwrap_or(0) >= 1);
 }
+
+#[tokio::test]
+async fn the_daemon_runs_the_scheduler_which_sends_once_when_due() {
+    // 18:30 in Berlin: the loop's first tick is due.
+    let clock = ManualClock::new(utc(2026, 6, 1, 16, 30));
+    let app = app(&clock, "Europe/Berlin", &[]).await;
+    set_policy(&app, true, 18);
+    let (_base, stop) = app.serve_daemon().await;
+    let started = std::time::Instant::now();
+    while app.fake.sent(ALICE).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no digest"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    let rows = runs(&app);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, DigestRunStatus::Sent);
+    assert_eq!(rows[0].local_day, "2026-06-01");
+    // Asked again at the same instant, the day is done.
+    let again = digests(&app).run_once(clock.now()).await.unwrap();
+    assert_eq!(again, Outcome::AlreadySent { run_id: rows[0].id });
+    assert_eq!(app.fake.sent(ALICE).len(), 1);
+}
