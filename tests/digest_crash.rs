@@ -2,6 +2,7 @@
 //! send`) is SIGKILLed after fake Google has accepted its messages.send but
 //! before it could record that (fake Google holds the answer back), and
 //! a restart finds the digest by its Message-ID instead of sending it again.
+//! Also `digest preview` (prints, sends nothing).
 
 mod digest_support;
 mod support;
@@ -14,8 +15,12 @@ use email_sidecar::store::digest::DigestRunStatus;
 use digest_support::*;
 
 fn digest_send(app: &support::app::TestApp) -> Command {
+    digest_cmd(app, "send")
+}
+
+fn digest_cmd(app: &support::app::TestApp, action: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_email-sidecar"));
-    cmd.args(["digest", "send"])
+    cmd.args(["digest", action])
         .envs(&app.env)
         // Away from the repository's config/email-sidecar.toml.
         .current_dir(app.dir.path())
@@ -93,4 +98,26 @@ async fn a_digest_killed_between_gmails_send_and_its_record_goes_out_exactly_onc
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("already sent"));
     assert_eq!(app.fake.sent(ALICE).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_preview_prints_the_digest_and_sends_nothing() {
+    let app = app_on(email_sidecar::clock::system(), "Europe/Berlin", &[]).await;
+    let out = digest_cmd(&app, "preview").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("Subject: Investor email digest"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("No investor email in this period."),
+        "{stdout}"
+    );
+    assert_eq!(send_calls(&app), 0);
+    assert!(runs(&app).is_empty());
 }
