@@ -234,3 +234,21 @@ fn outcome(run: &DigestRun, result: Result<Delivery, DigestError>) -> Outcome {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_window_starts_at_the_cursor_but_never_more_than_a_month_back() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 30, 16, 0, 0).unwrap();
+        let yesterday = now - Duration::days(1);
+        assert_eq!(window_start(Some(yesterday), now), yesterday);
+        assert_eq!(window_start(None, now), now - DEFAULT_WINDOW);
+        let long_ago = now - Duration::days(200);
+        assert_eq!(window_start(Some(long_ago), now), now - MAX_WINDOW);
+        // A cursor in the future (clock stepped back) yields an empty window.
+        assert_eq!(window_start(Some(now + Duration::hours(1)), now), now);
+    }
+}
