@@ -1,5 +1,5 @@
 //! The daemon assembled (`serve`, and `demo` later): store → capture engine
-//! → capture worker (sweep, push, watch) → HTTP state. When the integration
+//! → capture worker (sweep, push, watch) and digest scheduler → HTTP state. When the integration
 //! is disabled the HTTP side still serves health and status and the worker
 //! is not started (SPEC §3: "off = scheduler idle").
 
@@ -31,6 +31,10 @@ impl Daemon {
     pub fn build(config: Config, store: Store, clock: SharedClock) -> Result<Daemon, CaptureError> {
         let config = Arc::new(config);
         let metrics = crate::metrics::Metrics::new();
+        // The env's digest policy seeds the database once; the DB wins after.
+        if let Err(e) = store.seed_digest_policy(&config.digest) {
+            tracing::warn!(error = %e, "cannot seed the digest policy");
+        }
         let mut worker = None;
         let capture = if config.enabled {
             let capture = Capture::from_config(&config, store.clone(), clock.clone())?;
@@ -72,27 +76,31 @@ impl Daemon {
         })
     }
 
-    /// Starts the capture worker (if enabled) until `shutdown`, and the
-    /// LLM note worker when an endpoint is configured (issue 4); the handle
-    /// finishes when both have.
+    /// Starts, when the integration is enabled, the capture worker, the
+    /// digest scheduler and (with an LLM endpoint) the note worker, until
+    /// `shutdown`; the handle finishes when all of them have.
     pub fn spawn_worker(
         &mut self,
         shutdown: CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        let notes = self.state.config.enabled.then(|| {
-            let (store, live) = (self.state.store.clone(), self.state.live.clone());
-            crate::proposals::worker::spawn(store, live, shutdown.clone())
-        });
-        let capture = self.worker.take().map(|w| tokio::spawn(w.run(shutdown)));
-        match notes.flatten() {
-            None => capture,
-            Some(notes) => Some(tokio::spawn(async move {
-                if let Some(c) = capture {
-                    let _ = c.await;
-                }
-                let _ = notes.await;
-            })),
+        let worker = self.worker.take()?;
+        let s = &self.state;
+        let mut tasks = vec![tokio::spawn(worker.run(shutdown.clone()))];
+        let digests = crate::digest::Digests::new(s.store.clone(), s.live.clone(), s.clock.clone());
+        tasks.push(tokio::spawn(crate::digest::schedule::run_loop(
+            digests,
+            shutdown.clone(),
+        )));
+        if let Some(notes) =
+            crate::proposals::worker::spawn(s.store.clone(), s.live.clone(), shutdown)
+        {
+            tasks.push(notes);
         }
+        Some(tokio::spawn(async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+        }))
     }
 }
 

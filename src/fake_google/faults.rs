@@ -13,6 +13,9 @@ pub(crate) struct FaultState {
     pub(crate) random: Faults,
     rng: StdRng,
     targeted: HashMap<String, VecDeque<FaultKind>>,
+    /// Per method: how long an answer is held back after the call took
+    /// effect (the caller cannot tell whether it happened; crash tests).
+    holds: HashMap<String, std::time::Duration>,
 }
 
 impl Default for FaultState {
@@ -21,6 +24,7 @@ impl Default for FaultState {
             random: Faults::default(),
             rng: StdRng::seed_from_u64(0),
             targeted: HashMap::new(),
+            holds: HashMap::new(),
         }
     }
 }
@@ -34,6 +38,18 @@ impl FaultState {
     pub(crate) fn push_targeted(&mut self, method: &str, n: u32, kind: FaultKind) {
         let q = self.targeted.entry(method.to_string()).or_default();
         q.extend(std::iter::repeat_n(kind, n as usize));
+    }
+
+    pub(crate) fn set_hold(&mut self, method: &str, hold: std::time::Duration) {
+        if hold.is_zero() {
+            self.holds.remove(method);
+        } else {
+            self.holds.insert(method.to_string(), hold);
+        }
+    }
+
+    pub(crate) fn hold(&self, method: &str) -> Option<std::time::Duration> {
+        self.holds.get(method).copied()
     }
 
     pub(crate) fn take_targeted(&mut self, method: &str) -> Option<FaultKind> {

@@ -179,6 +179,11 @@ fn percent_decode(seg: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The Gmail method name of a request (`users.messages.send`, …).
+pub(crate) fn method_of(req: &ApiRequest) -> Option<&'static str> {
+    Route::parse(&req.method, &req.path).map(|(_, route)| route.method_name())
+}
+
 /// Run one Gmail call through the gate and its handler. `in_batch`: the
 /// call is one part of a batch (no connection resets of its own).
 pub(crate) fn call(shared: &Shared, req: &ApiRequest, in_batch: bool) -> Reply {

@@ -278,6 +278,13 @@ impl FakeGoogle {
         self.shared.lock().faults.push_targeted(method, n, kind);
     }
 
+    /// Answers of `method` are held back for `hold` AFTER the call took
+    /// effect (zero = off): a caller killed meanwhile never learns that
+    /// its `messages.send` went out (crash-between-send-and-record tests).
+    pub fn hold_replies(&self, method: &str, hold: std::time::Duration) {
+        self.shared.lock().faults.set_hold(method, hold);
+    }
+
     pub fn counters(&self) -> Counters {
         let st = self.shared.lock();
         let mut c = st.counters.clone();

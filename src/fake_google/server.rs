@@ -91,7 +91,17 @@ async fn gmail_entry(
         .map(String::from);
     let target = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let req = gmail::ApiRequest::new(method, target, auth, body.to_vec());
-    finish(gmail::call(&shared, &req, false), &conn)
+    let reply = gmail::call(&shared, &req, false);
+    hold_reply(&shared, &req).await;
+    finish(reply, &conn)
+}
+
+/// Holds the answer of a call that already took effect (`hold_replies`).
+async fn hold_reply(shared: &Shared, req: &gmail::ApiRequest) {
+    let hold = gmail::method_of(req).and_then(|m| shared.lock().faults.hold(m));
+    if let Some(hold) = hold {
+        tokio::time::sleep(hold).await;
+    }
 }
 
 async fn add_latency(shared: &Shared) {
