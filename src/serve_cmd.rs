@@ -70,6 +70,11 @@ impl Reloader {
 
 /// Serves until SIGTERM/SIGINT, then drains and returns.
 pub async fn serve(config: Config, path: Option<PathBuf>, logs: LogControl) -> anyhow::Result<()> {
+    // Before anything can be waited on: an early SIGHUP must not take the
+    // default action (terminate).
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let store = crate::open_store(&config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -93,9 +98,6 @@ pub async fn serve(config: Config, path: Option<PathBuf>, logs: LogControl) -> a
         stopped.cancelled().await
     }));
     notify(&format!("READY=1\nSTATUS=listening on {addr}"));
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let mut watchdog = tokio::time::interval(watchdog_interval().unwrap_or(Duration::MAX / 4));
     let why = loop {
         tokio::select! {

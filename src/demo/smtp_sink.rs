@@ -1,7 +1,8 @@
-//! A tiny in-process SMTP server for the demo: accepts every message on
-//! 127.0.0.1 (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS, no
-//! auth) and keeps it in memory, so the digest's SMTP fallback has
-//! somewhere real to go without an external process.
+//! A tiny in-process SMTP server for the demo and tests: accepts every
+//! message on 127.0.0.1 (EHLO/HELO, AUTH PLAIN with any credentials, MAIL,
+//! RCPT, DATA, RSET, NOOP, QUIT; no TLS) and keeps messages and logins in
+//! memory, so the digest's SMTP fallback has somewhere real to go without
+//! an external process.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ pub struct SinkMessage {
 pub struct SmtpSink {
     addr: SocketAddr,
     messages: Arc<Mutex<Vec<SinkMessage>>>,
+    logins: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -39,12 +41,13 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let messages = Arc::new(Mutex::new(Vec::new()));
-        let store = messages.clone();
+        let logins = Arc::new(Mutex::new(Vec::new()));
+        let (store, users) = (messages.clone(), logins.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, users) = (store.clone(), users.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = session(stream, store).await {
+                    if let Err(e) = session(stream, store, users).await {
                         tracing::debug!(error = %e, "smtp sink session ended");
                     }
                 });
@@ -53,6 +56,7 @@ impl SmtpSink {
         Ok(SmtpSink {
             addr,
             messages,
+            logins,
             task,
         })
     }
@@ -67,6 +71,25 @@ impl SmtpSink {
             .map(|m| m.clone())
             .unwrap_or_else(|e| e.into_inner().clone())
     }
+
+    /// The user names that logged in with AUTH PLAIN (passwords are not kept).
+    pub fn logins(&self) -> Vec<String> {
+        self.logins
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+/// The user of an AUTH PLAIN response (`authzid NUL user NUL password`).
+fn plain_user(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let mut parts = raw.split(|&b| b == 0);
+    let (_, user, pass) = (parts.next()?, parts.next()?, parts.next()?);
+    (!user.is_empty() && !pass.is_empty()).then(|| String::from_utf8_lossy(user).into_owned())
 }
 
 fn angle(arg: &str) -> String {
@@ -78,7 +101,11 @@ fn angle(arg: &str) -> String {
     inner.trim().to_string()
 }
 
-async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SinkMessage>>>) -> std::io::Result<()> {
+async fn session(
+    stream: TcpStream,
+    store: Arc<Mutex<Vec<SinkMessage>>>,
+    logins: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     write.write_all(b"220 demo-sink ESMTP ready\r\n").await?;
@@ -92,7 +119,7 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SinkMessage>>>) -> std:
         let cmd = line.trim_end();
         let upper = cmd.to_ascii_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
-            b"250-demo-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n"
+            b"250-demo-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-AUTH PLAIN\r\n250 SIZE 10485760\r\n"
         } else if upper.starts_with("HELO") {
             b"250 demo-sink\r\n"
         } else if let Some(arg) = upper.strip_prefix("MAIL FROM:").map(|_| &cmd[10..]) {
@@ -114,6 +141,19 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SinkMessage>>>) -> std:
                     b"250 OK queued\r\n"
                 }
                 None => b"552 message too large\r\n",
+            }
+        } else if upper.starts_with("AUTH PLAIN") {
+            let mut response = cmd[10..].trim().to_string();
+            if response.is_empty() {
+                write.write_all(b"334 \r\n").await?;
+                read.read_line(&mut response).await?;
+            }
+            match plain_user(&response) {
+                Some(user) => {
+                    logins.lock().unwrap_or_else(|e| e.into_inner()).push(user);
+                    b"235 2.7.0 authenticated\r\n"
+                }
+                None => b"535 5.7.8 malformed credentials\r\n",
             }
         } else if upper == "RSET" {
             (from, to) = (String::new(), Vec::new());
