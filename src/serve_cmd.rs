@@ -115,6 +115,15 @@ pub async fn serve(config: Config, path: Option<PathBuf>, logs: LogControl) -> a
     notify("STOPPING=1");
     http_stop.cancel();
     worker_stop.cancel();
+    drain(server, worker).await
+}
+
+/// Waits for the HTTP server (in-flight requests) and the worker (its own
+/// 8 s drain) within [`STOP_BUDGET`].
+async fn drain(
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
     let drained = async {
         let http = server.await;
         if let Some(w) = worker {
