@@ -114,14 +114,22 @@ pub struct DraftMade {
 }
 
 /// PLUG-IN (drafts, issue 5): a reply draft to the newest matched inbound
-/// email, in Alice's mailbox (agents draft, humans send).
+/// email Alice has a copy of, in her mailbox (agents draft, humans send).
 pub async fn create_draft(api: &DemoApi) -> Step<DraftMade> {
-    let path = "/api/email/activity?direction=inbound&limit=1";
+    let path = "/api/email/activity?direction=inbound&limit=50";
     let email_id = match try_route(api, Method::GET, path, None).await {
-        Ok(Some(v)) => match v["items"][0]["email_id"].as_str() {
-            Some(id) => id.to_string(),
-            None => return Step::Failed("no matched inbound email to reply to".into()),
-        },
+        Ok(Some(v)) => {
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let alices = items.iter().find(|i| {
+                i["accounts"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|m| m == ALICE))
+            });
+            match alices.and_then(|i| i["email_id"].as_str()) {
+                Some(id) => id.to_string(),
+                None => return Step::Failed("no matched inbound email of Alice's".into()),
+            }
+        }
         Ok(None) => return Step::NotInBuild("GET /api/email/activity"),
         Err(e) => return Step::Failed(e),
     };
