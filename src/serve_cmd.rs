@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::logs::LogControl;
 
-/// From SIGTERM to return: the worker drains for up to 8 s (its own
+/// From SIGTERM to return: the worker drains for up to 6 s (its own
 /// budget), HTTP in parallel; what is left after this is dropped (every
 /// step is transactional, the fetch queue durable).
 pub const STOP_BUDGET: Duration = Duration::from_millis(9_000);
@@ -119,7 +119,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>, logs: LogControl) -> a
 }
 
 /// Waits for the HTTP server (in-flight requests) and the worker (its own
-/// 8 s drain) within [`STOP_BUDGET`].
+/// 6 s drain) within [`STOP_BUDGET`].
 async fn drain(
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: Option<tokio::task::JoinHandle<()>>,
