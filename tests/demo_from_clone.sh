@@ -5,13 +5,13 @@
 # answers, then stop it. `.ci/run` runs this after the test suite.
 #
 #   DEMO_CLONE_TIMEOUT_SECS  how long the first command may take to be ready
-#                            (default 1800: a cold release build on 2 cores)
+#                            (default 3600: a cold release build on 2 busy cores)
 #   DEMO_CLONE_COLD=1        build in the clone's own target dir (truly cold);
 #                            by default CARGO_TARGET_DIR is this checkout's
 #                            target/ so compiled dependencies are reused.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-timeout_s=${DEMO_CLONE_TIMEOUT_SECS:-1800}
+timeout_s=${DEMO_CLONE_TIMEOUT_SECS:-3600}
 work=$(mktemp -d)
 pgid=""
 cleanup() {
