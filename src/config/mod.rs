@@ -168,7 +168,11 @@ fn build(r: &mut Reader<'_>) -> Config {
         .parsed(
             LOG_LEVEL,
             "a log filter such as info, warn or info,email_sidecar=debug",
-            |s| tracing_subscriber::EnvFilter::try_new(s).ok().map(|_| s.to_string()),
+            |s| {
+                tracing_subscriber::EnvFilter::try_new(s)
+                    .ok()
+                    .map(|_| s.to_string())
+            },
         )
         .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_string());
     let data_dir = r.path(DATA_DIR).unwrap_or_else(|| PathBuf::from("./data"));
