@@ -1,12 +1,18 @@
-//! `email-sidecar check` (SPEC §4): validates the configuration, the modes of
-//! the secret files, the database (opens, migrates, `integrity_check`) and
-//! mints one Gmail token per enrolled mailbox at the configured token URI.
-//! Each check is a named row; the command exits 1 if any row failed, so an
-//! operator (or a deploy script) sees exactly which mailbox is broken.
+//! `email-sidecar check` (SPEC §4): shows every configuration key (secret
+//! values only as set/unset), validates the modes of the secret files, the
+//! database (opens, migrates, `integrity_check`), mints one Gmail token per
+//! enrolled mailbox at the configured token URI and calls `getProfile` with
+//! it, connects to SMTP (EHLO, STARTTLS and AUTH as configured) and reaches
+//! the LLM endpoint when those are configured ([`endpoints`]). Each check is
+//! a named row; the command exits 1 if any row failed, so an operator (or a
+//! deploy script) sees exactly which mailbox or endpoint is broken.
+
+mod endpoints;
 
 use crate::clock::SharedClock;
 use crate::config::{self, Config, ConfigError};
 use crate::google::auth::scopes;
+use crate::google::gmail::GmailClient;
 use crate::google::setup;
 use crate::store::Store;
 
@@ -83,6 +89,10 @@ pub async fn run(
         }
     };
     let mut rows = vec![CheckRow::new("config", Outcome::Pass, source)];
+    rows.extend(config::describe(&config).into_iter().map(|(key, shown)| {
+        let name = format!("  {}", key.env);
+        CheckRow::new(name, Outcome::Pass, format!("{} = {shown}", key.toml))
+    }));
     for (key, file) in config.secret_files() {
         let r = config::check_secret_file(key, file)
             .map(|()| format!("{} (owner-only)", file.display()));
@@ -98,6 +108,8 @@ pub async fn run(
     };
     rows.extend(database_rows(&store));
     rows.extend(token_rows(&config, &store, clock).await);
+    rows.extend(endpoints::smtp_row(&config).await);
+    rows.extend(endpoints::llm_row(&config).await);
     rows
 }
 
@@ -150,7 +162,11 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
                 .collect()
         }
     };
-    let mut rows = Vec::with_capacity(accounts.len());
+    let gmail = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .map(|http| GmailClient::new(setup::gmail_settings(config), provider.clone(), http));
+    let mut rows = Vec::with_capacity(accounts.len() * 2);
     for account in &accounts {
         let name = format!("token {}", account.email);
         if let Some(why) = broken.get(&account.email) {
@@ -166,10 +182,28 @@ async fn token_rows(config: &Config, store: &Store, clock: SharedClock) -> Vec<C
                     t.expires_at.to_rfc3339()
                 )
             });
+        let ok = minted.is_ok();
         rows.push(CheckRow::from_result(
             format!("token {}", account.email),
             minted,
         ));
+        let profile = format!("gmail profile {}", account.email);
+        match (&gmail, ok) {
+            (Ok(gmail), true) => rows.push(profile_row(gmail, &account.email, profile).await),
+            (Err(e), true) => rows.push(CheckRow::new(profile, Outcome::Fail, e.to_string())),
+            (_, false) => rows.push(CheckRow::new(profile, Outcome::Skip, "no token")),
+        }
     }
     rows
+}
+
+/// `users.getProfile` with the token just minted (1 quota unit).
+async fn profile_row(gmail: &GmailClient, mailbox: &str, name: String) -> CheckRow {
+    let r = gmail.get_profile(mailbox).await.map(|p| {
+        format!(
+            "{} messages, historyId {}",
+            p.messages_total, p.history_id.0
+        )
+    });
+    CheckRow::from_result(name, r)
 }

@@ -109,6 +109,7 @@ fn worker_settings(config: &Config) -> WorkerSettings {
         sweep_interval: config.sync_interval(),
         debounce: Duration::from_millis(300),
         pubsub_topic: config.pubsub.topic.clone(),
-        drain_timeout: Duration::from_secs(8),
+        // Leaves SIGTERM → exit well inside systemd's 10 s (serve_cmd::STOP_BUDGET).
+        drain_timeout: Duration::from_secs(6),
     }
 }

@@ -3,23 +3,22 @@
 //! which later issues build. Wires config → store → HTTP; all logic lives
 //! in the library.
 
-use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use email_sidecar::config::{self, Config};
-use email_sidecar::daemon::Daemon;
-use email_sidecar::http::{self, AppState};
 use email_sidecar::store::{AccountStatus, Store};
 use email_sidecar::{check, clock};
-use tokio_util::sync::CancellationToken;
+use logs::{LogControl, LogFormat};
 
 mod demo_cmd;
 mod digest_cmd;
+mod logs;
+mod serve_cmd;
 mod sync_cmd;
 
 #[derive(Parser)]
@@ -28,17 +27,12 @@ struct Cli {
     /// Config file (default: config/email-sidecar.toml when present).
     #[arg(long, global = true, env = "CRM_GMAIL_CONFIG")]
     config: Option<PathBuf>,
-    /// Log format: human (for a terminal) or json (for systemd).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
-    log_format: LogFormat,
+    /// Log format: human or json; default json under systemd's journal
+    /// (`JOURNAL_STREAM` set), human otherwise.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Human,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -74,7 +68,14 @@ enum Command {
         action: String,
     },
     /// Run the self-contained demo: fake Google, sample mail, the daemon.
-    Demo,
+    Demo {
+        /// Where the API listens (a free port is used if this one is taken).
+        #[arg(long, default_value = "127.0.0.1:8765")]
+        listen: SocketAddr,
+        /// Keep the demo's database here (default: a temp dir removed at exit).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,9 +89,12 @@ enum DirectoryAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let logs = logs::init(
+        cli.log_format,
+        matches!(cli.command, Some(Command::Demo { .. })),
+    );
     let result = match cli.command.as_ref().unwrap_or(&Command::Serve) {
-        Command::Serve => load_config(&cli).and_then(run_serve),
+        Command::Serve => run_serve(&cli, logs),
         Command::Migrate => load_config(&cli).and_then(|c| run_migrate(&c)),
         Command::Check => run_check(&cli),
         Command::Enroll { emails } => load_config(&cli).and_then(|c| run_enroll(&c, emails)),
@@ -101,25 +105,12 @@ fn main() -> ExitCode {
             action: DirectoryAction::Load { file },
         } => load_config(&cli).and_then(|c| sync_cmd::load_directory(c, file)),
         Command::Digest { action } => load_config(&cli).and_then(|c| digest_cmd::run(c, action)),
-        Command::Demo => demo_cmd::run(),
+        Command::Demo { listen, data_dir } => demo_cmd::run(*listen, data_dir.clone()),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        // refinery narrates every migration check at info; ours is enough.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-    }
 }
 
 fn config_path(cli: &Cli) -> Option<PathBuf> {
@@ -139,75 +130,27 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
 }
 
-fn run_serve(config: Config) -> anyhow::Result<ExitCode> {
+fn run_serve(cli: &Cli, logs: LogControl) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    logs.start_with(&config.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))?;
+    let attachments = config.enabled.then(|| config.attachments_dir());
+    let served = runtime.block_on(serve_cmd::serve(config, config_path(cli), logs));
+    // Blocking work cut off by the stop budget is abandoned, not waited for
+    // (its transaction rolls back); systemd's 10 s must hold.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    if let Some(dir) = attachments {
+        // Sweeps temp files of writes the drain cut short (the kernel has
+        // released their locks by now), so the store is tidy at exit.
+        if let Err(e) = email_sidecar::attachments::AttachmentStore::open(dir) {
+            tracing::warn!(error = %e, "attachment store sweep at exit failed");
+        }
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Serves until SIGTERM/SIGINT, then drains in-flight requests for at most
-/// 10 s (SPEC §4) and returns.
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, enabled = config.enabled, db = %store.path().display(), "listening");
-    let mut daemon =
-        Daemon::build(config, store, clock::system()).context("cannot start capture")?;
-    let worker_stop = CancellationToken::new();
-    let worker = daemon.spawn_worker(worker_stop.clone());
-    let state: AppState = daemon.state.clone();
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let stop_signal = stop.clone();
-    let mut server = tokio::spawn(http::serve(listener, state, async move {
-        stop_signal.notified().await
-    }));
-    tokio::select! {
-        finished = &mut server => {
-            finished.context("HTTP server task failed")?.context("HTTP server failed")?;
-            bail!("HTTP server stopped unexpectedly");
-        }
-        signal = wait_for_stop_signal() => {
-            tracing::info!(signal = signal?, "shutting down");
-        }
-    }
-    // notify_one keeps a permit, so the server sees it even if not yet waiting.
-    stop.notify_one();
-    worker_stop.cancel();
-    let drained = async {
-        let http = server.await;
-        if let Some(w) = worker {
-            let _ = w.await;
-        }
-        http
-    };
-    match tokio::time::timeout(Duration::from_secs(10), drained).await {
-        Ok(finished) => finished.context("HTTP server task failed")??,
-        Err(_) => tracing::warn!("in-flight work did not finish within 10 s; exiting"),
-    }
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Waits for SIGTERM or SIGINT. SIGHUP (live reload, a later issue) is
-/// logged and otherwise ignored rather than killing the daemon.
-async fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok("SIGTERM"),
-            _ = int.recv() => return Ok("SIGINT"),
-            _ = hup.recv() => tracing::info!("SIGHUP received; live reload is not implemented yet"),
-        }
-    }
 }
 
 fn run_migrate(config: &Config) -> anyhow::Result<ExitCode> {

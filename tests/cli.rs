@@ -285,13 +285,6 @@ fn serve_refuses_to_start_on_bad_config_naming_the_key() {
     assert!(err.contains("CRM_GMAIL_LISTEN (listen): expected"), "{err}");
 }
 
-#[test]
-fn subcommands_of_later_issues_exit_2_saying_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(sidecar(dir.path()).arg("demo"));
-    assert_eq!(code, 2, "demo");
-    assert!(err.contains("not yet implemented"), "{err}");
-}
 
 /// `check` against fake_google: the enabled DWD set-up mints a token for
 /// each enrolled mailbox at the fake (which verifies the JWT signature),

@@ -36,6 +36,9 @@ pub enum Command {
     },
     Rematch,
     RenewWatches,
+    /// A reloaded `sync_interval_min` (SIGHUP): the next sweep is one new
+    /// interval from now.
+    SetSweepInterval(Duration),
 }
 
 /// Sends commands to a running worker; cheap to clone.
@@ -105,7 +108,14 @@ impl Worker {
                     }
                 }
                 _ = debounce.tick() => self.start_due(),
-                Some(cmd) = self.rx.recv() => self.handle(cmd).await,
+                Some(cmd) = self.rx.recv() => match cmd {
+                    Command::SetSweepInterval(every) => {
+                        tracing::info!(minutes = every.as_secs() / 60, "sweep interval changed");
+                        self.settings.sweep_interval = every;
+                        sweep = tokio::time::interval_at(Instant::now() + every, every);
+                    }
+                    cmd => self.handle(cmd).await,
+                },
                 Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => self.finished(done),
             }
         }
@@ -120,6 +130,9 @@ impl Worker {
                 _ = &mut deadline => {
                     tracing::warn!(running = self.tasks.len(), "syncs still running at shutdown; stopping them (their work is checkpointed)");
                     self.tasks.abort_all();
+                    // Wait for the aborted futures to be dropped, so their
+                    // temp-file cleanups are queued before the process exits.
+                    while self.tasks.join_next().await.is_some() {}
                     break;
                 }
                 Some(done) = self.tasks.join_next() => self.finished(done),
@@ -149,6 +162,8 @@ impl Worker {
                     tracing::warn!(error = %e, "watch renewal failed");
                 }
             }
+            // Handled in `run`, which owns the sweep timer.
+            Command::SetSweepInterval(_) => {}
         }
     }
 

@@ -32,6 +32,8 @@ const fn env_only(toml: &'static str, env: &'static str) -> Key {
 
 pub const ENABLED: Key = k("enabled", "CRM_GMAIL_INTEGRATION_ENABLED");
 pub const LISTEN: Key = k("listen", "CRM_GMAIL_LISTEN");
+/// Log filter (tracing `EnvFilter` syntax); reloaded on SIGHUP. `RUST_LOG` wins.
+pub const LOG_LEVEL: Key = k("log_level", "CRM_GMAIL_LOG_LEVEL");
 pub const DATA_DIR: Key = k("data_dir", "CRM_GMAIL_DATA_DIR");
 pub const API_TOKEN_PATH: Key = k("api_token_path", "CRM_GMAIL_API_TOKEN_PATH");
 pub const AUTH_METHOD: Key = k("auth_method", "CRM_GMAIL_AUTH_METHOD");
@@ -87,6 +89,7 @@ pub const LLM_TIMEOUT_SECS: Key = k("llm.timeout_secs", "CRM_LLM_TIMEOUT_SECS");
 pub const ALL: &[Key] = &[
     ENABLED,
     LISTEN,
+    LOG_LEVEL,
     DATA_DIR,
     API_TOKEN_PATH,
     AUTH_METHOD,

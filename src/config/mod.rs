@@ -9,6 +9,7 @@ mod error;
 pub mod keys;
 mod live;
 mod reader;
+mod reload;
 mod sections;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ pub use error::ConfigError;
 pub use keys::Key;
 pub use live::LiveConfig;
 pub use reader::{check_secret_file, EnvFn};
+pub use reload::{describe, Reload, Shown};
 pub use sections::{
     is_valid_domain, normalize_mailbox, AuthMethod, DigestConfig, LlmConfig, OAuthConfig,
     PubsubConfig, SmtpConfig,
@@ -31,6 +33,8 @@ use reader::Reader;
 pub const DEFAULT_PATH: &str = "config/email-sidecar.toml";
 /// The SQLite database's file name inside `data_dir`.
 pub const DB_FILE_NAME: &str = "email-sidecar.db";
+/// refinery narrates every migration check at info; ours is enough.
+pub const DEFAULT_LOG_LEVEL: &str = "info,refinery_core=warn";
 pub const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 pub const DEFAULT_API_BASE: &str = "https://gmail.googleapis.com";
 pub const DEFAULT_JWKS_URI: &str = "https://www.googleapis.com/oauth2/v3/certs";
@@ -40,6 +44,8 @@ pub const DEFAULT_JWKS_URI: &str = "https://www.googleapis.com/oauth2/v3/certs";
 pub struct Config {
     pub enabled: bool,
     pub listen: SocketAddr,
+    /// The log filter (`info`, `warn,email_sidecar=debug`, …).
+    pub log_level: String,
     pub data_dir: PathBuf,
     pub api_token_path: Option<PathBuf>,
     /// The bearer token the CRM sends (file content, trimmed).
@@ -158,6 +164,17 @@ fn build(r: &mut Reader<'_>) -> Config {
             s.parse::<SocketAddr>().ok()
         })
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8765)));
+    let log_level = r
+        .parsed(
+            LOG_LEVEL,
+            "a log filter such as info, warn or info,email_sidecar=debug",
+            |s| {
+                tracing_subscriber::EnvFilter::try_new(s)
+                    .ok()
+                    .map(|_| s.to_string())
+            },
+        )
+        .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_string());
     let data_dir = r.path(DATA_DIR).unwrap_or_else(|| PathBuf::from("./data"));
     let auth_method = r
         .parsed(AUTH_METHOD, "`dwd` or `oauth`", |s| s.parse().ok())
@@ -180,6 +197,7 @@ fn build(r: &mut Reader<'_>) -> Config {
     Config {
         enabled,
         listen,
+        log_level,
         data_dir,
         api_token_path,
         api_token,

@@ -27,6 +27,7 @@ mod runs;
 mod settings;
 mod sync;
 mod threads;
+mod totals;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ pub use queue::{FetchKind, FetchSource, QueueCounts, QueueItem};
 pub use runs::{MailboxStatus, RunCounts, RunStatus, SyncKind};
 pub use settings::AuditEntry;
 pub use sync::{NetChange, SightingChanges};
+pub use totals::Totals;
 
 use crate::clock::{self, SharedClock};
 
