@@ -259,3 +259,45 @@ async fn a_directory_change_searches_only_the_new_contact() {
         .unwrap_or(0);
     assert_eq!(lists, 1, "one search for the one new item");
 }
+
+/// A directory push that lands while a sync sits between loading the
+/// directory and saving what it fetched (the list reply is held): the
+/// push's own relink finds nothing yet, so the sync must relink at its end
+/// or the mail it saved stays linked to the directory that was replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_saved_by_a_sync_that_raced_a_directory_push_is_linked_to_the_new_directory() {
+    let app = spawn_app(AppOptions {
+        mailboxes: vec!["alice@fund.test".into()],
+        ..AppOptions::default()
+    })
+    .await;
+    let raw = b"Message-ID: <race@acme.vc>\r\nFrom: Jo <jo@acme.vc>\r\n\
+        To: alice@fund.test\r\nSubject: Terms\r\n\
+        Date: Thu, 05 Nov 2026 08:00:00 +0000\r\n\r\nHello\r\n";
+    app.fake.deliver("alice@fund.test", raw, &["INBOX"]);
+    app.fake
+        .hold_replies("users.messages.list", Duration::from_millis(1500));
+    let alice = app.account_id("alice@fund.test");
+    let capture = app.capture.clone();
+    let sync = tokio::spawn(async move { capture.sync_account(alice, SyncMode::Auto).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.store
+        .replace_directory(&support::app::acme_directory())
+        .unwrap();
+    let pushed = app.capture.rematch().await.unwrap();
+    assert_eq!(pushed.changed, 0, "the push's relink ran before the save");
+    sync.await.unwrap().unwrap();
+    let db = Connection::open(app.db_path()).unwrap();
+    let links: Vec<(String, Option<String>)> = db
+        .prepare("SELECT investor_id, contact_id FROM email_investor_links")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(links, [("inv".to_string(), Some("c".to_string()))]);
+    let proposals: i64 = db
+        .query_row("SELECT count(*) FROM email_proposals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(proposals, 1, "and it is proposed");
+}

@@ -285,7 +285,6 @@ fn serve_refuses_to_start_on_bad_config_naming_the_key() {
     assert!(err.contains("CRM_GMAIL_LISTEN (listen): expected"), "{err}");
 }
 
-
 /// `check` against fake_google: the enabled DWD set-up mints a token for
 /// each enrolled mailbox at the fake (which verifies the JWT signature),
 /// and a revoked grant fails that mailbox's row, by name, and only that one.

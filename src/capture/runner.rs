@@ -74,7 +74,14 @@ impl Capture {
         let mut counts = RunCounts::default();
         self.publish_progress(&account, kind.as_str(), &counts)
             .await;
-        let result = self.run_step(&account, kind, &mut counts).await;
+        let generation = self.db(|s| s.directory_generation()).await?;
+        let mut result = self.run_step(&account, kind, &mut counts).await;
+        if let Ok(done) = result {
+            result = self
+                .relink_if_directory_changed(generation)
+                .await
+                .map(|clean| done && clean);
+        }
         let (status, error, set) = match &result {
             Ok(true) => (RunStatus::Ok, None, None),
             Ok(false) => (RunStatus::Partial, None, None),
@@ -173,6 +180,23 @@ impl Capture {
         self.db(move |s| s.refresh_sync_phase(id)).await?;
         let left = self.db(move |s| s.queue_counts(id)).await?;
         Ok(left.pending == 0 && left.failed == 0)
+    }
+
+    /// A directory push while this sync ran: what the sync saved with the
+    /// older directory is relinked now (the push's own relink may have run
+    /// before those saves). Keeps the step's outcome otherwise.
+    async fn relink_if_directory_changed(&self, before: u64) -> Result<bool, CaptureError> {
+        let now = self.db(|s| s.directory_generation()).await?;
+        if now != before {
+            let report = self.rematch().await?;
+            tracing::info!(
+                changed = report.changed,
+                "directory changed during the sync; relinked"
+            );
+            // Newly matched mail's bodies are queued: not complete yet.
+            return Ok(report.full_queued == 0);
+        }
+        Ok(true)
     }
 
     /// Re-decides every email's links after a directory change and fetches

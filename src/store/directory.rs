@@ -93,6 +93,7 @@ impl Store {
     /// lowercase, domains in their ASCII (punycode) form.
     pub fn replace_directory(&self, dir: &Directory) -> Result<DirectoryCounts, StoreError> {
         let clean = normalize(dir)?;
+        let now = self.now_ms();
         self.write(|c| {
             let tx = c.transaction()?;
             tx.execute_batch(
@@ -101,9 +102,23 @@ impl Store {
                  DELETE FROM directory_exclusions;",
             )?;
             let counts = insert_all(&tx, &clean)?;
+            tx.execute(
+                "INSERT INTO app_settings (key, value_json, updated_at) \
+                 VALUES ('directory_generation', '1', ?1) ON CONFLICT (key) DO UPDATE SET \
+                 value_json = CAST(CAST(value_json AS INTEGER) + 1 AS TEXT), updated_at = ?1",
+                [now],
+            )?;
             tx.commit()?;
             Ok(counts)
         })
+    }
+
+    /// Bumped by every [`Store::replace_directory`]: a sync that linked
+    /// with an older directory compares it at its end and relinks, so mail
+    /// saved while a push was being applied is never left linked to the
+    /// directory it replaced.
+    pub fn directory_generation(&self) -> Result<u64, StoreError> {
+        Ok(self.setting::<u64>("directory_generation")?.unwrap_or(0))
     }
 
     /// The directory as stored (normalized), each list ordered by id.
