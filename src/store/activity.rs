@@ -137,9 +137,21 @@ pub(super) fn walk(
     c: &Connection,
     filter: &ActivityFilter,
     from: Cursor,
+    f: impl FnMut(items::Core) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    walk_capped(c, filter, from, TEXT_CANDIDATES, f)
+}
+
+/// [`walk`] with the full-text candidate cap as a parameter (tests force
+/// each text path with it).
+fn walk_capped(
+    c: &Connection,
+    filter: &ActivityFilter,
+    from: Cursor,
+    cap: usize,
     mut f: impl FnMut(items::Core) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
-    let q = plan(c, filter, from)?;
+    let q = plan(c, filter, from, cap)?;
     let mut stmt = c.prepare_cached(&q.sql)?;
     let mut rows = stmt.query(params_from_iter(q.params))?;
     let mut last = None;
@@ -158,14 +170,14 @@ pub(super) fn walk(
 }
 
 /// Chooses the driving index (see the module doc) and writes the query.
-fn plan(c: &Connection, f: &ActivityFilter, from: Cursor) -> Result<Query, StoreError> {
+fn plan(c: &Connection, f: &ActivityFilter, from: Cursor, cap: usize) -> Result<Query, StoreError> {
     let mut q = Query {
         sql: String::new(),
         params: Vec::new(),
     };
     let text = f.q.as_deref().filter(|s| !s.is_empty());
     let candidates = match text {
-        Some(t) if t.chars().count() >= TRIGRAM => text_candidates(c, t)?,
+        Some(t) if t.chars().count() >= TRIGRAM => text_candidates(c, t, cap)?,
         _ => None,
     };
     let (d, i) = (q.bind(from.date_ms), q.bind(from.id));
@@ -246,17 +258,17 @@ fn plan(c: &Connection, f: &ActivityFilter, from: Cursor) -> Result<Query, Store
 
 /// Matched emails whose text contains `t` as the trigram index sees it
 /// (a superset of the LIKE answer: it also folds non-ASCII case), as a
-/// JSON array of ids; `None` when there are more than [`TEXT_CANDIDATES`].
-fn text_candidates(c: &Connection, t: &str) -> Result<Option<String>, StoreError> {
+/// JSON array of ids; `None` when there are more than `cap`.
+fn text_candidates(c: &Connection, t: &str, cap: usize) -> Result<Option<String>, StoreError> {
     let phrase = format!("\"{}\"", t.replace('"', "\"\""));
     let mut stmt =
         c.prepare_cached("SELECT rowid FROM email_text WHERE email_text MATCH ?1 LIMIT ?2")?;
     let ids = stmt
-        .query_map(rusqlite::params![phrase, TEXT_CANDIDATES as i64 + 1], |r| {
+        .query_map(rusqlite::params![phrase, cap as i64 + 1], |r| {
             r.get::<_, i64>(0)
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    if ids.len() > TEXT_CANDIDATES {
+    if ids.len() > cap {
         return Ok(None);
     }
     Ok(Some(
@@ -279,19 +291,4 @@ fn like_pattern(t: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_take_wildcards_and_the_escape_literally() {
-        for (q, want) in [
-            ("100%", "%100\\%%"),
-            ("a_b", "%a\\_b%"),
-            ("c:\\x", "%c:\\\\x%"),
-            ("'; DROP TABLE emails; --", "%'; DROP TABLE emails; --%"),
-            ("plain", "%plain%"),
-        ] {
-            assert_eq!(like_pattern(q), want, "{q}");
-        }
-    }
-}
+mod tests;
