@@ -110,6 +110,19 @@ impl Store {
     }
 }
 
+impl Store {
+    /// SQLite's plan for `filter`'s first page, one line per step (for the
+    /// benchmark and for an operator wondering why a page is slow).
+    pub fn explain_activity(&self, filter: &ActivityFilter) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let q = plan(c, filter, Cursor::START, TEXT_CANDIDATES)?;
+            let mut s = c.prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))?;
+            let rows = s.query_map(params_from_iter(q.params), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
 /// The columns every walk selects, in [`items::Core`]'s order.
 const CORE: &str = "e.id, e.date_ms, e.message_id, e.subject, e.from_email, e.from_name, \
                     e.direction, e.snippet, e.has_attachments, e.thread_id";
