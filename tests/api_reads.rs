@@ -6,6 +6,8 @@
 
 mod support;
 
+#[path = "api_reads/files.rs"]
+mod files;
 #[path = "api_reads/hand.rs"]
 mod hand;
 #[path = "api_reads/truth.rs"]

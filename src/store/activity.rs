@@ -182,82 +182,60 @@ fn walk_capped(
     Ok(())
 }
 
-/// Chooses the driving index (see the module doc) and writes the query.
+/// The index a page is read in (see the module doc).
+enum Driver {
+    /// The trigram index's candidates (a JSON array of ids), then sorted.
+    Text(String),
+    Investor,
+    Mailbox,
+    Emails,
+}
+
+/// Chooses the driving index and writes the query.
 fn plan(c: &Connection, f: &ActivityFilter, from: Cursor, cap: usize) -> Result<Query, StoreError> {
-    let mut q = Query {
-        sql: String::new(),
-        params: Vec::new(),
-    };
     let text = f.q.as_deref().filter(|s| !s.is_empty());
     let candidates = match text {
         Some(t) if t.chars().count() >= TRIGRAM => text_candidates(c, t, cap)?,
         _ => None,
     };
+    let driver = match (candidates, &f.investor_id, f.account_id) {
+        (Some(ids), _, _) => Driver::Text(ids),
+        (None, Some(_), _) => Driver::Investor,
+        (None, None, Some(_)) => Driver::Mailbox,
+        (None, None, None) => Driver::Emails,
+    };
+    let mut q = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
     let (d, i) = (q.bind(from.date_ms), q.bind(from.id));
-    let mut wh = Vec::new();
-    let order;
-    if let Some(ids) = candidates {
-        let ids = q.bind(ids);
-        q.sql =
-            format!("SELECT {CORE} FROM json_each({ids}) j CROSS JOIN emails e ON e.id = j.value");
-        wh.push(format!("(e.date_ms, e.id) < ({d}, {i})"));
-        if let Some(inv) = &f.investor_id {
-            let inv = q.bind(inv.clone());
-            wh.push(format!(
-                "EXISTS (SELECT 1 FROM email_investor_links l WHERE l.email_id = e.id \
-                 AND l.investor_id = {inv})"
-            ));
-        }
-        if let Some(a) = f.account_id {
-            let a = q.bind(a);
-            wh.push(format!(
-                "EXISTS (SELECT 1 FROM email_account_messages s WHERE s.email_id = e.id \
-                 AND s.account_id = {a} AND s.deleted_at IS NULL AND s.is_trash = 0 \
-                 AND s.is_spam = 0)"
-            ));
-        }
-        order = "e.date_ms DESC, e.id DESC";
-    } else if let Some(inv) = &f.investor_id {
-        let inv = q.bind(inv.clone());
-        q.sql = format!(
-            "SELECT {CORE} FROM email_investor_links l CROSS JOIN emails e ON e.id = l.email_id"
-        );
-        wh.push(format!("l.investor_id = {inv}"));
-        wh.push(format!("(l.email_date_ms, l.email_id) < ({d}, {i})"));
-        if let Some(a) = f.account_id {
-            let a = q.bind(a);
-            wh.push(format!(
-                "EXISTS (SELECT 1 FROM email_account_messages s WHERE s.email_id = e.id \
-                 AND s.account_id = {a} AND s.deleted_at IS NULL AND s.is_trash = 0 \
-                 AND s.is_spam = 0)"
-            ));
-        }
-        order = "l.email_date_ms DESC, l.email_id DESC";
-    } else if let Some(a) = f.account_id {
-        let a = q.bind(a);
-        q.sql = format!(
-            "SELECT {CORE} FROM email_account_messages s CROSS JOIN emails e ON e.id = s.email_id"
-        );
-        wh.push(format!(
-            "s.account_id = {a} AND s.email_matched = 1 AND s.deleted_at IS NULL \
-             AND s.is_trash = 0 AND s.is_spam = 0"
-        ));
-        wh.push(format!("(s.email_date_ms, s.email_id) < ({d}, {i})"));
-        order = "s.email_date_ms DESC, s.email_id DESC";
-    } else {
-        q.sql = format!("SELECT {CORE} FROM emails e");
-        wh.push(format!("(e.date_ms, e.id) < ({d}, {i})"));
-        order = "e.date_ms DESC, e.id DESC";
-    }
-    wh.push("e.is_matched = 1".into());
-    if let Some(dir) = f.direction {
-        // A literal, so the partial index on direction can serve it.
-        wh.push(format!("e.direction = '{}'", dir.as_str()));
-    }
-    // A mailbox filter already demands a live sighting there.
-    if f.account_id.is_none() {
-        wh.push(LIVE.into());
-    }
+    let (by_investor, by_mailbox) = (
+        matches!(driver, Driver::Investor),
+        matches!(driver, Driver::Mailbox),
+    );
+    let (source, key) = match driver {
+        Driver::Text(ids) => (
+            format!(
+                "json_each({}) j CROSS JOIN emails e ON e.id = j.value",
+                q.bind(ids)
+            ),
+            ["e.date_ms", "e.id"],
+        ),
+        Driver::Investor => (
+            "email_investor_links l CROSS JOIN emails e ON e.id = l.email_id".into(),
+            ["l.email_date_ms", "l.email_id"],
+        ),
+        Driver::Mailbox => (
+            "email_account_messages s CROSS JOIN emails e ON e.id = s.email_id".into(),
+            ["s.email_date_ms", "s.email_id"],
+        ),
+        Driver::Emails => ("emails e".to_string(), ["e.date_ms", "e.id"]),
+    };
+    let mut wh = vec![
+        format!("({}, {}) < ({d}, {i})", key[0], key[1]),
+        "e.is_matched = 1".into(),
+    ];
+    filters(&mut q, &mut wh, f, by_investor, by_mailbox);
     if let Some(t) = text {
         let p = q.bind(like_pattern(t));
         wh.push(format!(
@@ -265,8 +243,57 @@ fn plan(c: &Connection, f: &ActivityFilter, from: Cursor, cap: usize) -> Result<
              OR e.from_email LIKE {p} ESCAPE '\\' OR e.from_name LIKE {p} ESCAPE '\\')"
         ));
     }
-    q.sql = format!("{} WHERE {} ORDER BY {order}", q.sql, wh.join(" AND "));
+    q.sql = format!(
+        "SELECT {CORE} FROM {source} WHERE {} ORDER BY {} DESC, {} DESC",
+        wh.join(" AND "),
+        key[0],
+        key[1]
+    );
     Ok(q)
+}
+
+/// The investor, mailbox, direction and liveness conditions; the driving
+/// index (`by_investor`, `by_mailbox`) already applies its own.
+fn filters(
+    q: &mut Query,
+    wh: &mut Vec<String>,
+    f: &ActivityFilter,
+    by_investor: bool,
+    by_mailbox: bool,
+) {
+    if let Some(inv) = &f.investor_id {
+        let inv = q.bind(inv.clone());
+        wh.push(if by_investor {
+            format!("l.investor_id = {inv}")
+        } else {
+            format!(
+                "EXISTS (SELECT 1 FROM email_investor_links l WHERE l.email_id = e.id \
+                 AND l.investor_id = {inv})"
+            )
+        });
+    }
+    if let Some(a) = f.account_id {
+        let a = q.bind(a);
+        wh.push(if by_mailbox {
+            format!(
+                "s.account_id = {a} AND s.email_matched = 1 AND s.deleted_at IS NULL \
+                 AND s.is_trash = 0 AND s.is_spam = 0"
+            )
+        } else {
+            format!(
+                "EXISTS (SELECT 1 FROM email_account_messages s WHERE s.email_id = e.id \
+                 AND s.account_id = {a} AND s.deleted_at IS NULL AND s.is_trash = 0 \
+                 AND s.is_spam = 0)"
+            )
+        });
+    } else {
+        // Without a mailbox filter (which demands a live copy there).
+        wh.push(LIVE.into());
+    }
+    if let Some(dir) = f.direction {
+        // A literal, so the partial index on direction can serve it.
+        wh.push(format!("e.direction = '{}'", dir.as_str()));
+    }
 }
 
 /// Matched emails whose text contains `t` as the trigram index sees it
