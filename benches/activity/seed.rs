@@ -236,12 +236,7 @@ impl Gen {
             .collect();
         let snippet = words.join(" ");
         let thread = self.thread();
-        let headers = format!(
-            "[{{\"name\":\"From\",\"value\":\"{from_name} <{from}>\"}},{{\"name\":\"To\",\"value\":\"{to}\"}},\
-             {{\"name\":\"Subject\",\"value\":\"{subject}\"}},{{\"name\":\"Message-ID\",\"value\":\"<b{id}@bench>\"}},\
-             {{\"name\":\"Received\",\"value\":\"from mail.example by mx.google.com with ESMTPS id {id}; Tue, 3 Nov 2026 10:00:00 +0000\"}},\
-             {{\"name\":\"X-Mailer\",\"value\":\"bench\"}}]"
-        );
+        let headers = headers(id, &from_name, &from, &to, &subject);
         let body = matched.then(|| {
             format!(
                 "Hi,\n\n{}\n\n{}\n\nBest,\n{from_name}",
@@ -259,19 +254,37 @@ impl Gen {
         .execute(params![id, format!("b{id}@bench"), thread, subject, from, from_name, date, snippet, 4096,
             if outbound { "outbound" } else { "inbound" }, matched, headers, matched, body, has_att])
         .unwrap();
-        let mut p = tx.prepare_cached("INSERT OR IGNORE INTO email_participants (email_id, role, address, domain, name) VALUES (?1, ?2, ?3, ?4, ?5)").unwrap();
+        self.participants(tx, id, [&from, &from_name, &to], accounts);
+        self.copies(tx, id, home, outbound, accounts);
+        self.links(tx, id, &investors);
+        self.counts.0 += usize::from(matched);
+    }
+
+    /// From, To and sometimes a teammate in Cc.
+    fn participants(
+        &mut self,
+        tx: &Connection,
+        id: i64,
+        [from, from_name, to]: [&str; 3],
+        accounts: &[(i64, String)],
+    ) {
+        let mut p = tx
+            .prepare_cached("INSERT OR IGNORE INTO email_participants (email_id, role, address, domain, name) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .unwrap();
         let domain = |a: &str| {
             a.rsplit_once('@')
                 .map_or(String::new(), |x| x.1.to_string())
         };
-        p.execute(params![id, "from", from, domain(&from), from_name])
+        p.execute(params![id, "from", from, domain(from), from_name])
             .unwrap();
-        p.execute(params![id, "to", to, domain(&to), ""]).unwrap();
+        p.execute(params![id, "to", to, domain(to), ""]).unwrap();
         if self.rng.gen_bool(0.4) {
-            let cc = accounts[self.rng.gen_range(0..accounts.len())].1.clone();
-            p.execute(params![id, "cc", cc, domain(&cc), ""]).unwrap();
+            let cc = &accounts[self.rng.gen_range(0..accounts.len())].1;
+            p.execute(params![id, "cc", cc, domain(cc), ""]).unwrap();
         }
-        self.copies(tx, id, home, outbound, accounts);
+    }
+
+    fn links(&mut self, tx: &Connection, id: i64, investors: &[usize]) {
         for (n, &k) in investors.iter().enumerate() {
             let strategy = if n == 0 && self.rng.gen_bool(0.7) {
                 "exact"
@@ -284,7 +297,6 @@ impl Gen {
                 .unwrap();
             self.counts.2 += 1;
         }
-        self.counts.0 += usize::from(matched);
     }
 
     fn thread(&mut self) -> i64 {
@@ -347,6 +359,16 @@ impl Gen {
             self.counts.1 += 1;
         }
     }
+}
+
+/// About as many headers as capture keeps (the row size matters to reads).
+fn headers(id: i64, from_name: &str, from: &str, to: &str, subject: &str) -> String {
+    format!(
+        "[{{\"name\":\"From\",\"value\":\"{from_name} <{from}>\"}},{{\"name\":\"To\",\"value\":\"{to}\"}},\
+         {{\"name\":\"Subject\",\"value\":\"{subject}\"}},{{\"name\":\"Message-ID\",\"value\":\"<b{id}@bench>\"}},\
+         {{\"name\":\"Received\",\"value\":\"from mail.example by mx.google.com with ESMTPS id {id}; Tue, 3 Nov 2026 10:00:00 +0000\"}},\
+         {{\"name\":\"X-Mailer\",\"value\":\"bench\"}}]"
+    )
 }
 
 fn finish(c: &Connection, n: usize, counts: (usize, usize, usize), accounts: Vec<i64>) -> Seeded {
