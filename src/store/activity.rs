@@ -15,7 +15,10 @@
 //! (then at most [`TEXT_CANDIDATES`] candidates are sorted), a common one
 //! by walking the page order and testing each row with LIKE (a few hundred
 //! rows give a page). Either way every row is verified with the same LIKE,
-//! so both paths answer exactly the same set.
+//! so both paths answer exactly the same set. The slow case left is a
+//! string common enough to pass the cap whose matches are mostly old: the
+//! walk then passes many rows before the page fills (benches/activity.rs
+//! measures a 3%-of-mail sender name at ~8 ms per page on 200,000 matched).
 
 mod detail;
 mod items;
