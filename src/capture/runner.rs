@@ -38,6 +38,9 @@ pub struct SyncReport {
     pub error: Option<String>,
     /// Skipped: the mailbox is paused, revoked or in error.
     pub skipped: bool,
+    /// The directory changed while this sync ran and every email was
+    /// relinked at its end: other mailboxes may now have bodies to fetch.
+    pub relinked: bool,
 }
 
 impl Capture {
@@ -59,6 +62,7 @@ impl Capture {
                 counts: RunCounts::default(),
                 error: None,
                 skipped: true,
+                relinked: false,
             });
         }
         let kind = match (mode, account.backfill_done) {
@@ -76,9 +80,10 @@ impl Capture {
             .await;
         let generation = self.db(|s| s.directory_generation()).await?;
         let mut result = self.run_step(&account, kind, &mut counts).await;
+        let mut relinked = false;
         if let Ok(done) = result {
             result = self
-                .relink_if_directory_changed(generation)
+                .catch_up_directory(account_id, generation, &mut counts, &mut relinked)
                 .await
                 .map(|clean| done && clean);
         }
@@ -110,6 +115,7 @@ impl Capture {
             counts,
             error,
             skipped: false,
+            relinked,
         })
     }
 
@@ -182,21 +188,45 @@ impl Capture {
         Ok(left.pending == 0 && left.failed == 0)
     }
 
+    /// After a step: if the directory changed meanwhile, relink and fetch
+    /// this mailbox's newly matched bodies now, not at the next sweep (the
+    /// worker restarts the other mailboxes when `relinked` is set).
+    async fn catch_up_directory(
+        &self,
+        account_id: i64,
+        generation: u64,
+        counts: &mut RunCounts,
+        relinked: &mut bool,
+    ) -> Result<bool, CaptureError> {
+        let Some(bodies) = self.relink_if_directory_changed(generation).await? else {
+            return Ok(true);
+        };
+        *relinked = true;
+        if bodies == 0 {
+            return Ok(true);
+        }
+        let account = self.db(move |s| s.account(account_id)).await?;
+        self.run_step(&account, SyncKind::Incremental, counts).await
+    }
+
     /// A directory push while this sync ran: what the sync saved with the
     /// older directory is relinked now (the push's own relink may have run
-    /// before those saves). Keeps the step's outcome otherwise.
-    async fn relink_if_directory_changed(&self, before: u64) -> Result<bool, CaptureError> {
+    /// before those saves). `Some(bodies queued)` when it relinked.
+    async fn relink_if_directory_changed(
+        &self,
+        before: u64,
+    ) -> Result<Option<usize>, CaptureError> {
         let now = self.db(|s| s.directory_generation()).await?;
-        if now != before {
-            let report = self.rematch().await?;
-            tracing::info!(
-                changed = report.changed,
-                "directory changed during the sync; relinked"
-            );
-            // Newly matched mail's bodies are queued: not complete yet.
-            return Ok(report.full_queued == 0);
+        if now == before {
+            return Ok(None);
         }
-        Ok(true)
+        let report = self.rematch().await?;
+        tracing::info!(
+            changed = report.changed,
+            bodies = report.full_queued,
+            "directory changed during the sync; relinked"
+        );
+        Ok(Some(report.full_queued))
     }
 
     /// Re-decides every email's links after a directory change and fetches

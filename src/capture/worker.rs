@@ -74,6 +74,9 @@ pub struct Worker {
     /// Mailboxes with a push waiting, and when it may run.
     due: HashMap<i64, Instant>,
     running: HashSet<i64>,
+    /// Syncs asked for while one of that mailbox ran (run-now, a directory
+    /// push's body fetches): started when it ends, never dropped.
+    again: HashMap<i64, SyncMode>,
     tasks: JoinSet<(i64, Result<SyncReport, CaptureError>)>,
 }
 
@@ -86,6 +89,7 @@ impl Worker {
             rx,
             due: HashMap::new(),
             running: HashSet::new(),
+            again: HashMap::new(),
             tasks: JoinSet::new(),
         };
         (worker, WorkerHandle { tx })
@@ -218,12 +222,18 @@ impl Worker {
         }
     }
 
-    /// Starts a sync unless one of this mailbox is running (a push then
-    /// waits its turn; a sweep is simply covered by the running one).
+    /// Starts a sync unless one of this mailbox is running: a push then
+    /// waits its turn, any other request runs right after it (a full
+    /// re-list wins over a plain one), so none is lost.
     fn start(&mut self, account_id: i64, mode: SyncMode) {
         if self.running.contains(&account_id) {
             if mode == SyncMode::Push {
                 self.due.entry(account_id).or_insert_with(Instant::now);
+            } else {
+                let queued = self.again.entry(account_id).or_insert(mode);
+                if mode == SyncMode::Full {
+                    *queued = SyncMode::Full;
+                }
             }
             return;
         }
@@ -240,12 +250,21 @@ impl Worker {
         match done {
             Ok((id, result)) => {
                 self.running.remove(&id);
+                let mut relinked = false;
                 match result {
                     Ok(r) => {
+                        relinked = r.relinked;
                         tracing::info!(mailbox = %r.email, kind = r.kind.as_str(), status = r.status.as_str(),
                         fetched = r.counts.fetched, added = r.counts.added, "sync finished")
                     }
                     Err(e) => tracing::warn!(account_id = id, error = %e, "sync could not run"),
+                }
+                if let Some(mode) = self.again.remove(&id) {
+                    self.start(id, mode);
+                }
+                // Other mailboxes may hold newly matched bodies to fetch.
+                if relinked {
+                    self.start_all(SyncMode::Auto);
                 }
             }
             Err(e) => {
