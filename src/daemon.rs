@@ -77,7 +77,7 @@ impl Daemon {
     }
 
     /// Starts, when the integration is enabled, the capture worker, the
-    /// digest scheduler and (with an LLM endpoint) the note worker, until
+    /// digest scheduler and the LLM note worker (idle without an endpoint), until
     /// `shutdown`; the handle finishes when all of them have.
     pub fn spawn_worker(
         &mut self,
@@ -91,11 +91,12 @@ impl Daemon {
             digests,
             shutdown.clone(),
         )));
-        if let Some(notes) =
-            crate::proposals::worker::spawn(s.store.clone(), s.live.clone(), shutdown)
-        {
-            tasks.push(notes);
-        }
+        // Always: an LLM endpoint added by a SIGHUP is used from the next round.
+        tasks.push(crate::proposals::worker::spawn(
+            s.store.clone(),
+            s.live.clone(),
+            shutdown,
+        ));
         Some(tokio::spawn(async move {
             for t in tasks {
                 let _ = t.await;

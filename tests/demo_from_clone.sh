@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The newcomer's path (issue 6, "Must show"): clone this repository's HEAD
 # into a temp dir, run README.md's FIRST line exactly as written, wait for
-# the demo's summary, call its API with the printed token, check the
-# answers, then stop it. `.ci/run` runs this after the test suite.
+# the demo's summary (proposals, the approval on the feed, one draft and no
+# send but the digest, the digest delivered), call its API with the printed
+# token and run its printed curl lines, check the answers, then stop it.
+# `.ci/run` runs this after the test suite.
 #
 #   DEMO_CLONE_TIMEOUT_SECS  how long the first command may take to be ready
 #                            (default 3600: a cold release build on 2 busy cores)
@@ -41,7 +43,8 @@ start=$(date +%s)
 : > "$work/out"
 setsid bash -c "$first" > "$work/out" 2> "$work/err" < /dev/null &
 pgid=$!
-while ! grep -q '^demo ready: ' "$work/out"; do
+# The tour's last line: everything above it has been printed.
+while ! grep -q '^Ctrl-C stops the demo\.$' "$work/out"; do
     kill -0 "$pgid" 2>/dev/null || fail "the command exited before the demo was ready"
     [ $(( $(date +%s) - start )) -lt "$timeout_s" ] || fail "not ready within ${timeout_s}s"
     sleep 1
@@ -53,6 +56,12 @@ token=$(echo "$line" | sed -E 's/^.*  token: ([^ ]+)$/\1/')
 grep -q '^  mailboxes   3: alice@fund.example, bob@fund.example, carol@fund.example$' "$work/out" || fail "mailboxes line"
 grep -q '^  messages    11 emails captured (16 copies' "$work/out" || fail "messages line"
 grep -q '^  matched     9 emails linked to 5 investors' "$work/out" || fail "matched line"
+grep -q 'FAILED' "$work/out" && fail "a demo step failed"
+grep -Eq '^  proposals   8 proposed: 1 approved by alice@fund\.example \(id [0-9]+, .*\), 7 pending review$' "$work/out" || fail "proposals line"
+approved=$(sed -nE 's/^  proposals   .*\(id ([0-9]+), .*$/\1/p' "$work/out")
+grep -q '^  feed        1 item for the CRM (GET feed as the service)' "$work/out" || fail "feed line"
+grep -q "^  gmail       1 draft in alice@fund.example's mailbox (in the reply's thread); users.drafts.create 1, users.messages.send 1 (0 besides the digest" "$work/out" || fail "gmail line: one draft, no send but the digest"
+grep -q "^  digest      1 delivered via gmail to alice@fund.example: .*copies with its Message-ID: 1 in fake Gmail's sent mail, 0 in the SMTP sink" "$work/out" || fail "digest line"
 
 health=$(curl -sS --max-time 10 "$base/api/email/health")
 [ "$health" = '{"db":"ok","status":"ok"}' ] || [ "$health" = '{"status":"ok","db":"ok"}' ] || fail "health: $health"
@@ -67,8 +76,28 @@ want = [("alice@fund.example", 8, True, "active"), ("bob@fund.example", 4, True,
         ("carol@fund.example", 4, True, "active")]
 assert s["enabled"] is True and got == want, got
 PY
+# The printed curl lines, run as printed with the printed TOKEN.
+TOKEN=$(sed -nE 's/^  TOKEN=(.*)$/\1/p' "$work/out")
+[ "$TOKEN" = "$token" ] || fail "the tour's TOKEN is not the ready line's token"
+export TOKEN
+tour() { grep -E "^  curl .*/api/email/$1([?\" ]|\$)" "$work/out" | sed 's/^  //'; }
+for route in status proposals feed; do
+    cmd=$(tour "$route")
+    [ "$(printf '%s\n' "$cmd" | grep -c .)" = 1 ] || fail "one printed curl line for $route, got: $cmd"
+    bash -c "$cmd" > "$work/tour-$route.json" || fail "the printed line for $route failed: $cmd"
+done
+python3 - "$work" "$approved" <<'PY' || fail "the printed curl lines' answers"
+import json, sys
+d, approved = sys.argv[1], sys.argv[2]
+s = json.load(open(f"{d}/tour-status.json"))
+assert [a["email"] for a in s["accounts"]] == ["alice@fund.example", "bob@fund.example", "carol@fund.example"], s
+p = json.load(open(f"{d}/tour-proposals.json"))["items"]
+assert len(p) == 7 and all(i["status"] == "pending" and i["id"] != approved for i in p), p
+f = json.load(open(f"{d}/tour-feed.json"))["items"]
+assert [(i["proposal_id"], i["approved_by"]) for i in f] == [(approved, "alice@fund.example")], f
+PY
 kill -TERM -- "-$pgid"
 for _ in $(seq 1 100); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
 kill -0 -- "-$pgid" 2>/dev/null && fail "the demo did not stop within 10 s of SIGTERM"
 pgid=""
-echo "== demo_from_clone: ok (ready after ${ready}s; health, token, status checked; stopped on SIGTERM)"
+echo "== demo_from_clone: ok (ready after ${ready}s; summary figures, health, token, status and the printed status/proposals/feed lines checked; stopped on SIGTERM)"

@@ -2,9 +2,11 @@
 //! ([`FakeGoogle`], JWT-verifying token endpoint, Gmail API with quota and
 //! history) with three mailboxes seeded from the bundled `samples/`, an
 //! in-process SMTP sink, and the real daemon ([`Daemon`]) configured
-//! through the ordinary loader to use them. It backfills, matches, runs the
-//! proposal/draft/digest steps ([`plugins`]), prints a summary with a token
-//! and `curl` lines, and serves the API on localhost until Ctrl-C/SIGTERM.
+//! through the ordinary loader to use them. It backfills and matches, then
+//! through its own API ([`plugins`]) approves a proposal onto the feed,
+//! creates a reply draft and sends the digest; it checks those against fake
+//! Google and the sink, prints a summary with a token and `curl` lines, and
+//! serves the API on localhost until Ctrl-C/SIGTERM.
 //! No network, no Google account.
 
 pub mod plugins;
@@ -120,15 +122,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         async move { stopped.cancelled().await },
     ));
     let api = plugins::DemoApi::new(base.clone(), token.clone());
+    let proposals = plugins::review_proposals(&api).await;
+    let draft = plugins::create_draft(&api).await;
+    let digest = plugins::send_digest(&api).await;
     let report = summary::Report {
         reports,
         totals: store.run(|s| s.totals()).await?,
-        proposals: plugins::proposal_count(&api).await,
-        draft: plugins::create_draft(&api).await,
-        digest: plugins::send_digest(&api).await,
-        drafts_in_gmail: fake.drafts(seed::ALICE).len(),
-        sent_by_gmail: seed::MAILBOXES.iter().map(|m| fake.sent(m).len()).sum(),
-        smtp_messages: sink.messages().len(),
+        seen: observe(&fake, &sink, draft.done(), digest.done()),
+        proposals,
+        draft,
+        digest,
         data_dir: data.path.clone(),
         temporary: data.temporary,
     };
@@ -138,6 +141,39 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
     fake.shutdown().await;
     Ok(())
+}
+
+/// What fake Google and the SMTP sink really hold, to check what the steps'
+/// answers claim: the draft in Alice's mailbox and thread, the calls
+/// served, and where a message carrying the digest's Message-ID went.
+fn observe(
+    fake: &FakeGoogle,
+    sink: &SmtpSink,
+    draft: Option<&plugins::DraftMade>,
+    digest: Option<&plugins::DigestSent>,
+) -> summary::Seen {
+    let drafts = fake.drafts(seed::ALICE);
+    let calls = fake.counters().calls;
+    let count = |m: &str| calls.get(m).copied().unwrap_or(0);
+    let carries = |raw: &[u8]| {
+        digest.is_some_and(|d| {
+            !d.message_id.is_empty() && String::from_utf8_lossy(raw).contains(d.message_id.as_str())
+        })
+    };
+    let sink_messages = sink.messages();
+    summary::Seen {
+        alice_drafts: drafts.len(),
+        draft_in_thread: draft.is_some_and(|d| drafts.iter().any(|m| m.thread_id == d.thread_id)),
+        drafts_create: count("users.drafts.create"),
+        messages_send: count("users.messages.send"),
+        digest_in_gmail: seed::MAILBOXES
+            .iter()
+            .flat_map(|m| fake.sent(m))
+            .filter(|raw| carries(raw))
+            .count(),
+        smtp_messages: sink_messages.len(),
+        digest_in_sink: sink_messages.iter().filter(|m| carries(&m.data)).count(),
+    }
 }
 
 /// `listen`, or any free port on the same address when it is taken.

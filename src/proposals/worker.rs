@@ -3,8 +3,9 @@
 //! the proposal is still pending. A failure (timeout, HTTP error, garbage,
 //! empty or over-long text) keeps the deterministic note and is recorded
 //! on the proposal, so it is never retried in a loop. Reads the LLM
-//! settings from [`LiveConfig`] each round; talks to the store and the
-//! endpoint only.
+//! settings from [`LiveConfig`] each round (it runs whether or not an
+//! endpoint is configured, so a SIGHUP can add one); talks to the store
+//! and the endpoint only.
 
 use std::time::Duration;
 
@@ -134,12 +135,13 @@ impl NoteWorker {
     }
 }
 
-/// The worker for `live`'s config when an LLM endpoint is configured.
+/// The worker, always: the LLM settings are live (a SIGHUP may add or
+/// remove the endpoint), and a round without one reads the config and
+/// returns at once.
 pub fn spawn(
     store: Store,
     live: LiveConfig,
     shutdown: CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    live.current().llm.as_ref()?;
-    Some(tokio::spawn(NoteWorker::new(store, live).run(shutdown)))
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(NoteWorker::new(store, live).run(shutdown))
 }

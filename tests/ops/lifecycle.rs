@@ -2,7 +2,8 @@
 //! the journal, sd_notify READY/WATCHDOG/STOPPING on `$NOTIFY_SOCKET`, and
 //! SIGHUP reloading what is safe (log level, sweep interval, digest)
 //! while naming what needs a restart and keeping the running config when
-//! the new one is broken. Plus `Reload::plan` on its own.
+//! the new one is broken. Plus `Reload::plan` on its own, and an LLM
+//! endpoint a reload adds being used by the running daemon's note worker.
 
 use std::io::BufRead;
 use std::os::unix::net::UnixDatagram;
@@ -293,4 +294,71 @@ fn reload_plan_sees_a_secret_rewritten_in_place_as_needing_a_restart() {
     assert_eq!(plan.needs_restart, [keys::API_TOKEN_PATH]);
     assert!(plan.applied.is_empty());
     assert_eq!(plan.config.api_token.unwrap().expose(), "one");
+}
+
+/// The LLM keys are live (`Reload`): the daemon's note worker runs even
+/// when no endpoint was configured at start, so one a SIGHUP adds drafts
+/// the notes of proposals made after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_llm_endpoint_added_by_a_reload_writes_the_next_proposals_note() {
+    use crate::support::llm::{FakeLlm, LlmMode};
+    use email_sidecar::store::proposals::ProposalQuery;
+    let llm = FakeLlm::start(LlmMode::Reply("Jo wrote about Beta.".into())).await;
+    let app = crate::support::app::spawn_app(crate::support::app::AppOptions {
+        enabled: true,
+        ..Default::default()
+    })
+    .await;
+    app.store
+        .replace_directory(&crate::support::api::directory_with_users())
+        .unwrap();
+    let mut daemon = email_sidecar::daemon::Daemon::build(
+        app.config.clone(),
+        app.store.clone(),
+        app.clock.clone(),
+    )
+    .unwrap();
+    assert!(daemon.state.live.current().llm.is_none());
+    let stop = tokio_util::sync::CancellationToken::new();
+    daemon.spawn_worker(stop.clone());
+    // What the SIGHUP handler does with a config that now names an LLM.
+    let mut env = app.env.clone();
+    env.insert("CRM_LLM_BASE_URL".into(), llm.base_url.clone());
+    env.insert("CRM_LLM_MODEL".into(), "m".into());
+    let new = Config::load(None, &|k| env.get(k).cloned()).unwrap();
+    let plan = Reload::plan(&daemon.state.live.current(), new);
+    assert!(
+        plan.applied.contains(&keys::LLM_BASE_URL),
+        "{:?}",
+        plan.applied
+    );
+    daemon.state.live.replace(plan.config);
+
+    let mail = "From: Jo <jo@acme.vc>\r\nTo: alice@fund.test\r\nSubject: Beta\r\n\
+                Message-ID: <beta-1@acme.vc>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\n\r\n\
+                Shall we talk about Beta?\r\n";
+    app.fake
+        .deliver("alice@fund.test", mail.as_bytes(), &["INBOX"]);
+    app.capture
+        .sync_all(email_sidecar::capture::SyncMode::Auto)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let q = ProposalQuery {
+            status: None,
+            before: None,
+            limit: 10,
+        };
+        let got = app.store.list_proposals(&q).unwrap();
+        assert_eq!(got.len(), 1, "one proposal for Beta: {got:?}");
+        if got[0].note_source == "llm" {
+            assert_eq!(got[0].note, "Jo wrote about Beta.");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no LLM note: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(llm.requests().len(), 1);
+    stop.cancel();
 }
