@@ -7,7 +7,7 @@
 # `.ci/run` runs this after the test suite.
 #
 #   DEMO_CLONE_TIMEOUT_SECS  how long the first command may take to be ready
-#                            (default 3600: a cold release build on 2 busy cores)
+#                            (default 3600: a cold build on 2 busy cores)
 #   DEMO_CLONE_COLD=1        build in the clone's own target dir (truly cold);
 #                            by default CARGO_TARGET_DIR is this checkout's
 #                            target/ so compiled dependencies are reused.
