@@ -18,6 +18,7 @@ use logs::{LogControl, LogFormat};
 mod demo_cmd;
 mod digest_cmd;
 mod logs;
+mod rotate_cmd;
 mod serve_cmd;
 mod sync_cmd;
 
@@ -47,6 +48,14 @@ enum Command {
     Enroll {
         #[arg(required = true, value_name = "EMAIL")]
         emails: Vec<String>,
+    },
+    /// Re-encrypt every stored OAuth refresh token from the configured
+    /// secret key (CRM_GMAIL_SECRET_KEY_PATH) to the key in NEW_KEY_FILE,
+    /// in one transaction; then install NEW_KEY_FILE as the secret key.
+    /// Run with the daemon stopped.
+    RotateKey {
+        #[arg(long = "new", value_name = "NEW_KEY_FILE")]
+        new_key: PathBuf,
     },
     /// Sync in the foreground with a progress bar, then exit.
     Sync {
@@ -98,6 +107,9 @@ fn main() -> ExitCode {
         Command::Migrate => load_config(&cli).and_then(|c| run_migrate(&c)),
         Command::Check => run_check(&cli),
         Command::Enroll { emails } => load_config(&cli).and_then(|c| run_enroll(&c, emails)),
+        Command::RotateKey { new_key } => {
+            load_config(&cli).and_then(|c| rotate_cmd::run(&c, new_key))
+        }
         Command::Sync { account, full } => {
             load_config(&cli).and_then(|c| sync_cmd::run(c, account.as_deref(), *full))
         }

@@ -1,6 +1,6 @@
 //! The real binary: `migrate`, `enroll`, `check`, `serve` (health, the
-//! error shape, 503 when the database is gone, exit 0 on SIGTERM), and the
-//! placeholders that exit 2.
+//! error shape, 503 when the database is gone, exit 0 on SIGTERM), and
+//! `rotate-key`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -335,4 +335,105 @@ async fn check_mints_a_token_per_mailbox_and_names_the_one_whose_grant_is_revoke
     // Both mailboxes were really exchanged at the fake, bob's refused there.
     assert_eq!(fake.counters().token_exchanges, 2);
     fake.shutdown().await;
+}
+
+fn key_file(dir: &Path, name: &str, key: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, key).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
+
+/// Two OAuth mailboxes with refresh tokens sealed under `old`; `odd` (if
+/// given) seals bob's under another key, which `old` cannot open.
+fn oauth_store(dir: &Path, old: &str, odd: Option<&str>) -> Store {
+    use email_sidecar::config::AuthMethod;
+    use email_sidecar::crypto::TokenCipher;
+    use email_sidecar::secret::Secret;
+    let store = Store::open(db(dir)).unwrap();
+    for (mailbox, key) in [
+        ("alice@fund.test", old),
+        ("bob@fund.test", odd.unwrap_or(old)),
+    ] {
+        let id = store
+            .enroll_account(mailbox, AuthMethod::OAuth, None)
+            .unwrap()
+            .account
+            .id;
+        let token = Secret::new(format!("refresh-{mailbox}"));
+        let blob = TokenCipher::from_base64(key)
+            .unwrap()
+            .encrypt_token(mailbox, &token)
+            .unwrap();
+        store.set_refresh_token(id, &blob).unwrap();
+    }
+    store
+}
+
+fn blobs(store: &Store) -> Vec<Vec<u8>> {
+    store
+        .list_accounts()
+        .unwrap()
+        .iter()
+        .map(|a| store.refresh_token(a.id).unwrap().unwrap())
+        .collect()
+}
+
+#[test]
+fn rotate_key_reencrypts_every_refresh_token_under_the_new_key_or_changes_nothing() {
+    use email_sidecar::crypto::TokenCipher;
+    let old = TokenCipher::generate_key_base64();
+    let new = TokenCipher::generate_key_base64();
+    let odd = TokenCipher::generate_key_base64();
+
+    // A blob the current key cannot open: refused, every row unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let store = oauth_store(dir.path(), old.expose(), Some(odd.expose()));
+    let before = blobs(&store);
+    let old_path = key_file(dir.path(), "old.key", old.expose());
+    let new_path = key_file(dir.path(), "new.key", new.expose());
+    let (code, _, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_SECRET_KEY_PATH", &old_path)
+        .args(["rotate-key", "--new"])
+        .arg(&new_path));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("bob@fund.test") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(blobs(&store), before, "a failed rotation changes nothing");
+
+    // All readable: every token now opens with the new key only.
+    let dir = tempfile::tempdir().unwrap();
+    let store = oauth_store(dir.path(), old.expose(), None);
+    let old_path = key_file(dir.path(), "old.key", old.expose());
+    let new_path = key_file(dir.path(), "new.key", new.expose());
+    let (code, out, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_SECRET_KEY_PATH", &old_path)
+        .args(["rotate-key", "--new"])
+        .arg(&new_path));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("re-encrypted 2 refresh token(s)"), "{out}");
+    let (old_c, new_c) = (
+        TokenCipher::from_base64(old.expose()).unwrap(),
+        TokenCipher::from_base64(new.expose()).unwrap(),
+    );
+    for (a, blob) in store.list_accounts().unwrap().iter().zip(blobs(&store)) {
+        let token = new_c.decrypt_token(&a.email, &blob).unwrap();
+        assert_eq!(token.expose(), &format!("refresh-{}", a.email));
+        assert!(old_c.decrypt_token(&a.email, &blob).is_err());
+        assert!(!out.contains(token.expose().as_str()) && !err.contains(token.expose().as_str()));
+    }
+
+    // A new key file others can read is refused before anything is touched.
+    let rotated = blobs(&store);
+    let open_path = key_file(dir.path(), "open.key", odd.expose());
+    std::fs::set_permissions(&open_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = run(sidecar(dir.path())
+        .env("CRM_GMAIL_SECRET_KEY_PATH", &new_path)
+        .args(["rotate-key", "--new"])
+        .arg(&open_path));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("open.key"), "{err}");
+    assert_eq!(blobs(&store), rotated);
 }

@@ -70,6 +70,9 @@ pub struct EnrollOutcome {
     pub created: bool,
 }
 
+/// Key rotation's `(mailbox, old blob) -> new blob`; the error is shown.
+pub type Recrypt<'a> = &'a dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
+
 const COLUMNS: &str = "id, email, crm_user_id, status, auth_method, history_id, history_id_at, \
      backfill_state, last_sync_at, last_error, last_error_at, watch_expiration, \
      refresh_token_enc IS NOT NULL, created_at";
@@ -168,6 +171,37 @@ impl Store {
             "UPDATE email_accounts SET refresh_token_enc = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, encrypted, now],
         )
+    }
+
+    /// Key rotation: every stored refresh token blob through
+    /// `recrypt(mailbox, blob)` (decrypt with the old key, encrypt with the
+    /// new), all in ONE transaction, so a blob the old key cannot open
+    /// leaves every row as it was. Returns how many were re-encrypted.
+    pub fn reencrypt_refresh_tokens(&self, recrypt: Recrypt<'_>) -> Result<usize, StoreError> {
+        let now = self.now_ms();
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(i64, String, Vec<u8>)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id, email, refresh_token_enc FROM email_accounts \
+                     WHERE refresh_token_enc IS NOT NULL ORDER BY id",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (id, email, blob) in &rows {
+                let fresh = recrypt(email, blob).map_err(|message| StoreError::Invalid {
+                    what: format!("the refresh token of {email}"),
+                    message,
+                })?;
+                tx.execute(
+                    "UPDATE email_accounts SET refresh_token_enc = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, fresh, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rows.len())
+        })
     }
 
     /// The encrypted refresh token blob, if one is stored.
