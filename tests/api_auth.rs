@@ -254,3 +254,31 @@ async fn a_disabled_integration_answers_503_everywhere_but_health_and_status() {
         wrong.join("\n")
     );
 }
+
+/// An `X-CRM-User` that is present but not readable text is refused, not
+/// taken for "no header" (which would make the caller the CRM itself).
+#[tokio::test]
+async fn an_unreadable_acting_user_is_refused_not_taken_for_the_service() {
+    let app = spawn_app(AppOptions {
+        enabled: true,
+        ..AppOptions::default()
+    })
+    .await;
+    app.store
+        .replace_directory(&directory_with_users())
+        .unwrap();
+    let (api, stop) = app.serve_api().await;
+    let odd = reqwest::header::HeaderValue::from_bytes(b"alice@fund.test\xff").unwrap();
+    let resp = api
+        .request(Method::GET, "/api/email/status", As::Service)
+        .header("X-CRM-User", odd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    let (s, _) = api.get("/api/email/status", As::Service).await;
+    assert_eq!(s, StatusCode::OK, "without the header it is the CRM");
+    stop.cancel();
+}

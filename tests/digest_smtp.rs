@@ -143,3 +143,46 @@ async fn gmail_failing_beyond_its_retries_hands_the_digest_to_a_real_smtp_server
     assert_eq!(row.gmail_message_id, None);
     drop(sink);
 }
+
+/// SMTP cannot be looked up afterwards: once the fallback was tried and its
+/// outcome is unclear (here the server is gone; a crash after its 250 looks
+/// the same to the next attempt), the run is closed unsent, never tried
+/// again by Gmail or SMTP — at most once rather than maybe twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_reached_the_smtp_fallback_is_never_sent_again() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let env = [
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", port.as_str()),
+        ("SMTP_FROM", "digest@fund.test"),
+        ("SMTP_STARTTLS", "false"),
+        ("CRM_GMAIL_RETRY_MAX", "1"),
+    ];
+    let clock = ManualClock::new(utc(2026, 6, 1, 16, 30));
+    let app = app(&clock, "Europe/Berlin", &env).await;
+    set_policy(&app, true, 18);
+    app.fake
+        .fail_next("users.messages.send", 2, FaultKind::ServerError);
+    let first = digests(&app).run_once(utc(2026, 6, 1, 16, 30)).await;
+    assert!(!matches!(first, Ok(Outcome::Sent { .. })), "{first:?}");
+    let row = runs(&app).pop().unwrap();
+    assert_eq!(row.transport.as_deref(), Some("smtp"), "{row:?}");
+    assert_ne!(row.status, DigestRunStatus::Sent);
+
+    app.fake.reset_counters();
+    let later = digests(&app)
+        .run_once(utc(2026, 6, 1, 17, 0))
+        .await
+        .unwrap();
+    assert!(matches!(later, Outcome::GaveUp { .. }), "{later:?}");
+    assert_eq!(send_calls(&app), 0, "no second try by Gmail");
+    assert!(app.fake.sent(ALICE).is_empty());
+    let row = runs(&app).pop().unwrap();
+    assert_eq!(row.status, DigestRunStatus::Failed);
+    assert!(
+        row.error.as_deref().unwrap().contains("not resent"),
+        "{row:?}"
+    );
+}

@@ -81,11 +81,20 @@ impl Capture {
         let generation = self.db(|s| s.directory_generation()).await?;
         let mut result = self.run_step(&account, kind, &mut counts).await;
         let mut relinked = false;
-        if let Ok(done) = result {
-            result = self
-                .catch_up_directory(account_id, generation, &mut counts, &mut relinked)
-                .await
-                .map(|clean| done && clean);
+        match result {
+            Ok(done) => {
+                result = self
+                    .catch_up_directory(account_id, generation, &mut counts, &mut relinked)
+                    .await
+                    .map(|clean| done && clean);
+            }
+            // A failed step may still have saved mail under the older
+            // directory: relink it (the next sync starts from the new one).
+            Err(_) => {
+                if let Err(e) = self.relink_if_directory_changed(generation).await {
+                    tracing::warn!(error = %e, "relink after a failed sync did not run");
+                }
+            }
         }
         let (status, error, set) = match &result {
             Ok(true) => (RunStatus::Ok, None, None),

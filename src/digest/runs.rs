@@ -11,6 +11,10 @@ use super::schedule::{due_at, local_day};
 use super::{message_id, send, DigestError, Digests, DEFAULT_WINDOW, MAX_WINDOW};
 use crate::store::digest::{Delivery, DigestRun, DigestRunKind, DigestRunStatus, NewDigestRun};
 
+/// Why a run that reached the SMTP fallback is not retried.
+const SMTP_UNKNOWN: &str = "the SMTP fallback was tried and its outcome is unknown (a crash or an \
+     unclear failure after the server may have accepted it); not resent: check the admins' inboxes";
+
 /// Send attempts of one day's digest before the scheduler gives up on it.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Time between the attempts of a failed day's digest.
@@ -144,8 +148,18 @@ impl Digests {
         ))
     }
 
-    /// Another attempt of today's run: lookup first, then send again.
+    /// Another attempt of today's run: lookup first, then send again —
+    /// unless SMTP was already tried, which cannot be looked up: then the
+    /// run is closed unsent rather than risk a second copy.
     async fn resume(&self, run: DigestRun) -> Result<Outcome, DigestError> {
+        if run.transport.as_deref() == Some("smtp") {
+            let id = run.id;
+            self.store
+                .run(move |s| s.mark_digest_failed(id, SMTP_UNKNOWN))
+                .await?;
+            tracing::warn!(run = id, "{SMTP_UNKNOWN}");
+            return Ok(Outcome::GaveUp { run_id: id });
+        }
         let recipients = self.store.run(|s| s.active_admin_emails()).await?;
         // The first attempt's sender is where its Message-ID would be.
         let sender = match &run.sender {

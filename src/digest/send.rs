@@ -95,6 +95,8 @@ async fn attempt(
         return Err(DigestError::Send(gmail_error));
     };
     let message = compose(digest, run, &smtp_cfg.from)?;
+    let id = run.id;
+    d.store.run(move |s| s.note_digest_smtp_attempt(id)).await?;
     match smtp::send(smtp_cfg, message).await {
         Ok(reply) => Ok(Delivery::Smtp { reply }),
         Err(e) => Err(DigestError::Send(format!(

@@ -68,7 +68,13 @@ pub async fn require(
         return Err(unauthorized("the bearer token is not valid"));
     }
     let forbidden = |m: String| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m);
-    let Some(user) = headers.get("x-crm-user").and_then(|v| v.to_str().ok()) else {
+    // Present but unreadable is refused, never taken for "no user" (service).
+    let user = match headers.get("x-crm-user").map(|v| v.to_str()) {
+        Some(Err(_)) => return Err(forbidden("X-CRM-User must be a plain email address".into())),
+        Some(Ok(u)) => Some(u),
+        None => None,
+    };
+    let Some(user) = user else {
         return if service {
             Ok(Caller::Service)
         } else {

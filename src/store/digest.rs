@@ -265,6 +265,20 @@ impl Store {
         })
     }
 
+    /// Written just before handing the digest to SMTP: SMTP has no lookup,
+    /// so a run that a crash or an unclear SMTP failure leaves with this
+    /// mark is never sent again (at most once, rather than maybe twice).
+    pub fn note_digest_smtp_attempt(&self, id: i64) -> Result<(), StoreError> {
+        let now = self.now_ms();
+        self.write(|c| {
+            c.execute(
+                "UPDATE digest_runs SET transport = 'smtp', updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn mark_digest_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         let now = self.now_ms();
         self.write(|c| {
