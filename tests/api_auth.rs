@@ -155,15 +155,7 @@ fn the_code_serves_exactly_the_routes_of_the_spec() {
 
 #[tokio::test]
 async fn every_route_answers_every_caller_as_spec_section_8_says() {
-    let app = spawn_app(AppOptions {
-        enabled: true,
-        ..AppOptions::default()
-    })
-    .await;
-    app.store
-        .replace_directory(&directory_with_users())
-        .unwrap();
-    let (api, stop) = app.serve_api().await;
+    let (_app, api, stop) = support::api::served_with_users().await;
     let mut wrong = Vec::new();
     for (method, path, allowed) in SPEC {
         for (name, who, role) in CALLERS {
@@ -259,15 +251,7 @@ async fn a_disabled_integration_answers_503_everywhere_but_health_and_status() {
 /// taken for "no header" (which would make the caller the CRM itself).
 #[tokio::test]
 async fn an_unreadable_acting_user_is_refused_not_taken_for_the_service() {
-    let app = spawn_app(AppOptions {
-        enabled: true,
-        ..AppOptions::default()
-    })
-    .await;
-    app.store
-        .replace_directory(&directory_with_users())
-        .unwrap();
-    let (api, stop) = app.serve_api().await;
+    let (_app, api, stop) = support::api::served_with_users().await;
     let odd = reqwest::header::HeaderValue::from_bytes(b"alice@fund.test\xff").unwrap();
     let resp = api
         .request(Method::GET, "/api/email/status", As::Service)

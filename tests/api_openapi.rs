@@ -14,8 +14,7 @@ use email_sidecar::http::openapi::{document, path_params};
 use email_sidecar::http::routes::{self, Access};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::api::{directory_with_users, As, ADMIN, MEMBER};
-use support::app::{spawn_app, AppOptions};
+use support::api::{As, ADMIN, MEMBER};
 
 fn committed_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi.json")
@@ -190,15 +189,7 @@ fn roles_and_security_in_the_document_follow_each_routes_access_rule() {
 
 #[tokio::test]
 async fn the_daemon_serves_the_generated_document_to_admins_and_the_crm_only() {
-    let app = spawn_app(AppOptions {
-        enabled: true,
-        ..AppOptions::default()
-    })
-    .await;
-    app.store
-        .replace_directory(&directory_with_users())
-        .unwrap();
-    let (api, stop) = app.serve_api().await;
+    let (_app, api, stop) = support::api::served_with_users().await;
     let generated = document(&routes::all());
     for who in [As::Service, As::User(ADMIN)] {
         let (s, body) = api.get("/api/email/openapi.json", who).await;

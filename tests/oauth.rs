@@ -382,15 +382,7 @@ async fn oauth_start_is_for_admins_and_checks_its_login_hint() {
 
 #[tokio::test]
 async fn in_domain_wide_delegation_mode_the_oauth_routes_say_oauth_is_off() {
-    let app = spawn_app(AppOptions {
-        enabled: true,
-        ..AppOptions::default()
-    })
-    .await;
-    app.store
-        .replace_directory(&directory_with_users())
-        .unwrap();
-    let (api, stop) = app.serve_api().await;
+    let (app, api, stop) = support::api::served_with_users().await;
     let (status, body) = api.get("/api/email/oauth/start", As::User(ADMIN)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"]["message"]

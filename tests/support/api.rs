@@ -106,3 +106,18 @@ impl TestApp {
         (Api::new(base), stop)
     }
 }
+
+/// An enabled app with [`directory_with_users`] pushed, its whole daemon
+/// served: the usual start of an API test.
+pub async fn served_with_users() -> (TestApp, Api, tokio_util::sync::CancellationToken) {
+    let app = super::app::spawn_app(super::app::AppOptions {
+        enabled: true,
+        ..super::app::AppOptions::default()
+    })
+    .await;
+    app.store
+        .replace_directory(&directory_with_users())
+        .unwrap();
+    let (api, stop) = app.serve_api().await;
+    (app, api, stop)
+}
