@@ -5,7 +5,8 @@
 //! deleted, trashed or in spam, participants, threads, headers and bodies),
 //! then the activity page is timed at the store and through the real HTTP
 //! server for each filter: first page, investor, mailbox, direction, text
-//! (common, rare, absent, two letters), a deep page via cursor, threads;
+//! (common, rare, absent, two letters, a sender name, a word only in old
+//! mail), a deep page via cursor, threads;
 //! then requests/s with concurrent clients. Prints p50/p99/max per case and
 //! each case's SQLite plan. Goal: p99 ≤ 10 ms.
 //!
@@ -145,6 +146,10 @@ fn cases(w: &seed::Seeded) -> Vec<Case> {
         Case {
             name: "q two letters",
             variants: one(f(None, None, None, Some("q3")), None),
+        },
+        Case {
+            name: "q old-only word",
+            variants: one(f(None, None, None, Some(seed::OLD_WORD)), None),
         },
         Case {
             name: "q sender name",

@@ -32,12 +32,14 @@ const ALL_TABLES: &[&str] = &[
     "email_proposals",
     "email_references",
     "email_sync_runs",
-    // V6: the trigram index over matched email's text (FTS5 and its shadow tables).
+    // V6: the trigram index over matched email's text (FTS5 and its shadow
+    // tables); V9: its keys in page order.
     "email_text",
     "email_text_config",
     "email_text_data",
     "email_text_docsize",
     "email_text_idx",
+    "email_text_keys",
     "email_threads",
     "emails",
     "oauth_states",
@@ -62,8 +64,8 @@ fn migrating_an_empty_database_creates_every_table_and_index() {
     let store = Store::open(db_in(&dir)).unwrap();
     let tables = store.table_names().unwrap();
     assert_eq!(tables, ALL_TABLES);
-    assert_eq!(versions(&store), (1..=8).collect::<Vec<u32>>());
-    assert_eq!(email_sidecar::store::latest_version(), 8);
+    assert_eq!(versions(&store), (1..=9).collect::<Vec<u32>>());
+    assert_eq!(email_sidecar::store::latest_version(), 9);
     let indexes = store.index_names().unwrap();
     for wanted in [
         "emails_matched_by_date",
@@ -125,7 +127,7 @@ fn a_version_1_database_upgrades_to_the_latest_keeping_its_data() {
         assert_eq!(has_audit, 0, "V1 must not have V2's tables");
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(versions(&store), (1..=8).collect::<Vec<u32>>());
+    assert_eq!(versions(&store), (1..=9).collect::<Vec<u32>>());
     assert_eq!(store.table_names().unwrap(), ALL_TABLES);
     let old = store.account_by_email("OLD@fund.test").unwrap().unwrap();
     assert_eq!(old.history_id, Some(12345));

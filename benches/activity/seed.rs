@@ -17,6 +17,10 @@ pub const ADMIN: &str = "bench-admin@fund.test";
 pub const COMMON_WORD: &str = "update";
 /// In about one subject in 2,000.
 pub const RARE_WORD: &str = "kestrel";
+/// In a fifth of the first six months' subjects and never after: a common
+/// string whose hits are all old (the newest-first walk's worst case).
+pub const OLD_WORD: &str = "halcyon";
+const SIX_MONTHS_MS: i64 = 182 * 86_400_000;
 const INVESTORS: usize = 2_000;
 const MAILBOXES: usize = 20;
 const FIVE_YEARS_MS: i64 = 5 * 365 * 86_400_000;
@@ -229,6 +233,10 @@ impl Gen {
         let mut subject = self.pick(PHRASES).to_string();
         if self.rng.gen_bool(0.0005) {
             subject.push_str(" Kestrel");
+        }
+        // No random draw, so the rest of the world is seeded as before.
+        if date < START_MS + SIX_MONTHS_MS && id % 5 == 0 {
+            subject.push_str(" Halcyon");
         }
         subject.push_str(&format!(" #{id}"));
         let words: Vec<&str> = (0..self.rng.gen_range(12..24))

@@ -10,15 +10,15 @@
 //!
 //! Every filter is driven from an index already in page order (migration
 //! V6), and rows are stepped lazily until the page is full, so a page costs
-//! about `limit` row reads whatever the filter. Free text is the exception
-//! that needs a choice: a rare string is found through the trigram index
-//! (then at most [`TEXT_CANDIDATES`] candidates are sorted), a common one
-//! by walking the page order and testing each row with LIKE (a few hundred
-//! rows give a page). Either way every row is verified with the same LIKE,
-//! so both paths answer exactly the same set. The slow case left is a
-//! string common enough to pass the cap whose matches are mostly old: the
-//! walk then passes many rows before the page fills (benches/activity.rs
-//! measures a 3%-of-mail sender name at ~8 ms per page on 200,000 matched).
+//! about `limit` row reads whatever the filter. Free text of three or more
+//! characters is read from the trigram index, which V9 keys in page order
+//! (`email_text_keys`): its hits come newest first, so a page stops after
+//! `limit` hits however common or old they are. Shorter text, and text
+//! combined with an investor or mailbox whose own index is the narrower
+//! (more than [`TEXT_CANDIDATES`] hits), walks the page order and tests
+//! each row with LIKE. Either way every row is verified with the same LIKE,
+//! so both paths answer exactly the same set (the trigram index also folds
+//! non-ASCII case; LIKE has the last word).
 
 mod detail;
 mod items;
@@ -33,12 +33,29 @@ pub use detail::{AttachmentInfo, EmailDetail};
 pub use items::{ActivityItem, InvestorLink, Person};
 pub use threads::{ThreadDetail, ThreadPage, ThreadSummary};
 
-/// Full-text candidates above this many mean the string is common: the
-/// page order is walked instead (see the module doc).
+/// With an investor or mailbox filter, free text with more hits than this
+/// is left to that filter's index (see the module doc).
 pub const TEXT_CANDIDATES: usize = 4000;
 
 /// Shortest `q` the trigram index can look up; shorter ones are walked.
 const TRIGRAM: usize = 3;
+
+/// Text keys (migration V9): `clamp(date_ms) << SLOT_BITS | slot`.
+const SLOT_BITS: u32 = 20;
+const KEY_DATE_MAX: i64 = (1 << 42) - 1;
+
+/// How free text is looked up; tests force each path (the only users of
+/// `Index` and `Scan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
+enum TextPath {
+    /// The trigram index, unless a filter's own index is narrower.
+    Auto,
+    /// The trigram index whenever `q` is long enough.
+    Index,
+    /// The page order, testing LIKE on each row.
+    Scan,
+}
 
 /// `emails.direction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +135,7 @@ impl Store {
     /// benchmark and for an operator wondering why a page is slow).
     pub fn explain_activity(&self, filter: &ActivityFilter) -> Result<Vec<String>, StoreError> {
         self.read(|c| {
-            let q = plan(c, filter, Cursor::START, TEXT_CANDIDATES)?;
+            let q = plan(c, filter, Cursor::START, TextPath::Auto)?;
             let mut s = c.prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))?;
             let rows = s.query_map(params_from_iter(q.params), |r| r.get::<_, String>(3))?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -138,6 +155,9 @@ const LIVE: &str = "EXISTS (SELECT 1 FROM email_account_messages s0 WHERE s0.ema
 struct Query {
     sql: String,
     params: Vec<Value>,
+    /// Rows come in text-key order (an 11th column holds the key), exact
+    /// page order only across key blocks.
+    keyed: bool,
 }
 
 impl Query {
@@ -155,89 +175,128 @@ pub(super) fn walk(
     from: Cursor,
     f: impl FnMut(items::Core) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
-    walk_capped(c, filter, from, TEXT_CANDIDATES, f)
+    walk_by(c, filter, from, TextPath::Auto, f)
 }
 
-/// [`walk`] with the full-text candidate cap as a parameter (tests force
-/// each text path with it).
-fn walk_capped(
+/// [`walk`] with the text path chosen by the caller.
+fn walk_by(
     c: &Connection,
     filter: &ActivityFilter,
     from: Cursor,
-    cap: usize,
+    path: TextPath,
     mut f: impl FnMut(items::Core) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
-    let q = plan(c, filter, from, cap)?;
+    let q = plan(c, filter, from, path)?;
     let mut stmt = c.prepare_cached(&q.sql)?;
     let mut rows = stmt.query(params_from_iter(q.params))?;
-    let mut last = None;
+    let (mut last, mut block, mut held) = (None, None, Vec::new());
     while let Some(r) = rows.next()? {
         let core = items::Core::from_row(r)?;
+        if q.keyed {
+            // Key order is page order between blocks; within one, sort.
+            let b = r.get::<_, i64>(10)? >> SLOT_BITS;
+            if block != Some(b) && !release(&mut held, &mut f)? {
+                return Ok(());
+            }
+            block = Some(b);
+            held.push(core);
+            continue;
+        }
         // A mailbox may hold two copies of one email: adjacent in order.
         if last == Some(core.id) {
             continue;
         }
         last = Some(core.id);
         if !f(core)? {
-            break;
+            return Ok(());
         }
     }
-    Ok(())
+    release(&mut held, &mut f).map(|_| ())
+}
+
+/// Hands `held` (one key block) to `f` newest first; false once `f` is full.
+fn release(
+    held: &mut Vec<items::Core>,
+    f: &mut impl FnMut(items::Core) -> Result<bool, StoreError>,
+) -> Result<bool, StoreError> {
+    held.sort_by_key(|r| std::cmp::Reverse(r.cursor()));
+    for core in held.drain(..) {
+        if !f(core)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The index a page is read in (see the module doc).
 enum Driver {
-    /// The trigram index's candidates (a JSON array of ids), then sorted.
-    Text(String),
+    /// The trigram index in key order.
+    Text,
     Investor,
     Mailbox,
     Emails,
 }
 
+impl Driver {
+    /// The FROM clause, and the page-order key columns the cursor tests.
+    fn source(&self) -> (&'static str, [&'static str; 2]) {
+        match self {
+            Driver::Text => (
+                "email_text t CROSS JOIN email_text_keys k ON k.key = t.rowid \
+                 CROSS JOIN emails e ON e.id = k.email_id",
+                ["e.date_ms", "e.id"],
+            ),
+            Driver::Investor => (
+                "email_investor_links l CROSS JOIN emails e ON e.id = l.email_id",
+                ["l.email_date_ms", "l.email_id"],
+            ),
+            Driver::Mailbox => (
+                "email_account_messages s CROSS JOIN emails e ON e.id = s.email_id",
+                ["s.email_date_ms", "s.email_id"],
+            ),
+            Driver::Emails => ("emails e", ["e.date_ms", "e.id"]),
+        }
+    }
+}
+
 /// Chooses the driving index and writes the query.
-fn plan(c: &Connection, f: &ActivityFilter, from: Cursor, cap: usize) -> Result<Query, StoreError> {
+fn plan(
+    c: &Connection,
+    f: &ActivityFilter,
+    from: Cursor,
+    path: TextPath,
+) -> Result<Query, StoreError> {
     let text = f.q.as_deref().filter(|s| !s.is_empty());
-    let candidates = match text {
-        Some(t) if t.chars().count() >= TRIGRAM => text_candidates(c, t, cap)?,
-        _ => None,
-    };
-    let driver = match (candidates, &f.investor_id, f.account_id) {
-        (Some(ids), _, _) => Driver::Text(ids),
-        (None, Some(_), _) => Driver::Investor,
-        (None, None, Some(_)) => Driver::Mailbox,
-        (None, None, None) => Driver::Emails,
+    let driver = match (text_index(c, f, path)?, &f.investor_id, f.account_id) {
+        (true, _, _) => Driver::Text,
+        (false, Some(_), _) => Driver::Investor,
+        (false, None, Some(_)) => Driver::Mailbox,
+        (false, None, None) => Driver::Emails,
     };
     let mut q = Query {
         sql: String::new(),
         params: Vec::new(),
+        keyed: matches!(driver, Driver::Text),
     };
     let (d, i) = (q.bind(from.date_ms), q.bind(from.id));
     let (by_investor, by_mailbox) = (
         matches!(driver, Driver::Investor),
         matches!(driver, Driver::Mailbox),
     );
-    let (source, key) = match driver {
-        Driver::Text(ids) => (
-            format!(
-                "json_each({}) j CROSS JOIN emails e ON e.id = j.value",
-                q.bind(ids)
-            ),
-            ["e.date_ms", "e.id"],
-        ),
-        Driver::Investor => (
-            "email_investor_links l CROSS JOIN emails e ON e.id = l.email_id".into(),
-            ["l.email_date_ms", "l.email_id"],
-        ),
-        Driver::Mailbox => (
-            "email_account_messages s CROSS JOIN emails e ON e.id = s.email_id".into(),
-            ["s.email_date_ms", "s.email_id"],
-        ),
-        Driver::Emails => ("emails e".to_string(), ["e.date_ms", "e.id"]),
+    let (source, key) = driver.source();
+    let mut wh = vec![format!("({}, {}) < ({d}, {i})", key[0], key[1])];
+    let order = if q.keyed {
+        let t = phrase(text.unwrap_or_default());
+        let (t, bound) = (
+            q.bind(t),
+            q.bind((from.date_ms.clamp(0, KEY_DATE_MAX) + 1) << SLOT_BITS),
+        );
+        wh.push(format!("t.email_text MATCH {t} AND t.rowid < {bound}"));
+        "t.rowid DESC".to_string()
+    } else {
+        format!("{} DESC, {} DESC", key[0], key[1])
     };
-    let mut wh = vec![
-        format!("({}, {}) < ({d}, {i})", key[0], key[1]),
-        "e.is_matched = 1".into(),
-    ];
+    wh.push("e.is_matched = 1".into());
     filters(&mut q, &mut wh, f, by_investor, by_mailbox);
     if let Some(t) = text {
         let p = q.bind(like_pattern(t));
@@ -246,11 +305,10 @@ fn plan(c: &Connection, f: &ActivityFilter, from: Cursor, cap: usize) -> Result<
              OR e.from_email LIKE {p} ESCAPE '\\' OR e.from_name LIKE {p} ESCAPE '\\')"
         ));
     }
+    let key = if q.keyed { ", t.rowid" } else { "" };
     q.sql = format!(
-        "SELECT {CORE} FROM {source} WHERE {} ORDER BY {} DESC, {} DESC",
-        wh.join(" AND "),
-        key[0],
-        key[1]
+        "SELECT {CORE}{key} FROM {source} WHERE {} ORDER BY {order}",
+        wh.join(" AND ")
     );
     Ok(q)
 }
@@ -299,24 +357,33 @@ fn filters(
     }
 }
 
-/// Matched emails whose text contains `t` as the trigram index sees it
-/// (a superset of the LIKE answer: it also folds non-ASCII case), as a
-/// JSON array of ids; `None` when there are more than `cap`.
-fn text_candidates(c: &Connection, t: &str, cap: usize) -> Result<Option<String>, StoreError> {
-    let phrase = format!("\"{}\"", t.replace('"', "\"\""));
-    let mut stmt =
-        c.prepare_cached("SELECT rowid FROM email_text WHERE email_text MATCH ?1 LIMIT ?2")?;
-    let ids = stmt
-        .query_map(rusqlite::params![phrase, cap as i64 + 1], |r| {
-            r.get::<_, i64>(0)
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    if ids.len() > cap {
-        return Ok(None);
-    }
-    Ok(Some(
-        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
-    ))
+/// Whether `f`'s text is looked up in the trigram index (see the module
+/// doc): always when nothing narrower drives the page, otherwise only when
+/// the string has at most [`TEXT_CANDIDATES`] hits.
+fn text_index(c: &Connection, f: &ActivityFilter, path: TextPath) -> Result<bool, StoreError> {
+    let Some(t) = f.q.as_deref().filter(|t| t.chars().count() >= TRIGRAM) else {
+        return Ok(false);
+    };
+    Ok(match path {
+        TextPath::Scan => false,
+        TextPath::Index => true,
+        TextPath::Auto if f.investor_id.is_none() && f.account_id.is_none() => true,
+        TextPath::Auto => text_hits(c, t, TEXT_CANDIDATES + 1)? <= TEXT_CANDIDATES,
+    })
+}
+
+/// How many emails the trigram index holds for `t`, counting at most `cap`.
+fn text_hits(c: &Connection, t: &str, cap: usize) -> Result<usize, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT count(*) FROM (SELECT 1 FROM email_text WHERE email_text MATCH ?1 LIMIT ?2)",
+    )?;
+    let n: i64 = stmt.query_row(rusqlite::params![phrase(t), cap as i64], |r| r.get(0))?;
+    Ok(n.max(0) as usize)
+}
+
+/// `t` as one FTS5 phrase: a substring, for the trigram tokenizer.
+fn phrase(t: &str) -> String {
+    format!("\"{}\"", t.replace('"', "\"\""))
 }
 
 /// `%t%` with `\`, `%` and `_` in `t` taken literally.

@@ -1,6 +1,7 @@
 //! The activity walk against a plain Rust oracle over hand-seeded rows:
 //! every plan (unfiltered, direction, investor, mailbox, text) and both
-//! text paths (trigram candidates, page-order walk) give the same pages,
+//! text paths (trigram index in key order, page-order walk) give the same
+//! pages, also across emails that share a millisecond,
 //! and the V6 triggers keep the copied columns right through the changes
 //! capture makes (links appear and go, a copy is deleted or re-pointed).
 
@@ -50,6 +51,14 @@ struct Row {
 }
 
 fn seed(store: &Store) -> Vec<Row> {
+    let rows = rows();
+    store.write(|c| write_rows(c, &rows)).unwrap();
+    rows
+}
+
+/// 72 emails over ten instants: many share a millisecond, some are dated
+/// before 1970 or past the text key's date range.
+fn rows() -> Vec<Row> {
     let mut rows = Vec::new();
     for n in 0..72i64 {
         let subject = SUBJECTS[n as usize % SUBJECTS.len()].to_string();
@@ -63,7 +72,11 @@ fn seed(store: &Store) -> Vec<Row> {
         let copies = vec![(1, n % 7 != 3), (2, n % 5 == 0)];
         rows.push(Row {
             id: n + 1,
-            date_ms: 1_000 * (n % 10),
+            date_ms: match n % 10 {
+                8 => -n,
+                9 => (1 << 50) + n % 3,
+                k => 1_000 * k,
+            },
             subject,
             from_name: if n % 6 == 0 {
                 "Zoë 100%".into()
@@ -75,21 +88,22 @@ fn seed(store: &Store) -> Vec<Row> {
             copies,
         });
     }
-    store
-        .write(|c| {
-            let tx = c.transaction()?;
-            tx.execute_batch(
-                "INSERT INTO email_accounts (id, email, auth_method, created_at, updated_at) \
-                 VALUES (1, 'a@fund.test', 'dwd', 0, 0), (2, 'b@fund.test', 'dwd', 0, 0)",
-            )?;
-            for r in &rows {
-                insert(&tx, r)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .unwrap();
     rows
+}
+
+/// Writes `rows` newest id first, so a millisecond's text keys are not in
+/// id order and the store has to sort within a key block.
+fn write_rows(c: &mut rusqlite::Connection, rows: &[Row]) -> Result<(), StoreError> {
+    let tx = c.transaction()?;
+    tx.execute_batch(
+        "INSERT INTO email_accounts (id, email, auth_method, created_at, updated_at) \
+         VALUES (1, 'a@fund.test', 'dwd', 0, 0), (2, 'b@fund.test', 'dwd', 0, 0)",
+    )?;
+    for r in rows.iter().rev() {
+        insert(&tx, r)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// The way capture writes: email, copies, then links and the flag.
@@ -166,15 +180,15 @@ fn oracle(rows: &[Row], f: &ActivityFilter) -> Vec<i64> {
     v.into_iter().map(|r| r.id).collect()
 }
 
-/// Every id the walk gives in pages of 3, with text candidate cap `cap`.
-fn paged(store: &Store, f: &ActivityFilter, cap: usize) -> Vec<i64> {
+/// Every id the walk gives in pages of 3, on text path `path`.
+fn paged(store: &Store, f: &ActivityFilter, path: TextPath) -> Vec<i64> {
     let mut out = Vec::new();
     let mut from = Cursor::START;
     loop {
         let mut page = Vec::new();
         store
             .read(|c| {
-                walk_capped(c, f, from, cap, |core| {
+                walk_by(c, f, from, path, |core| {
                     page.push(core.cursor());
                     Ok(page.len() < 3)
                 })
@@ -253,8 +267,16 @@ fn every_plan_and_both_text_paths_list_exactly_the_oracles_emails() {
     rows[3].copies[0].1 = true;
     for f in filters() {
         let want = oracle(&rows, &f);
-        assert_eq!(paged(&store, &f, 0), want, "walked text path, {f:?}");
-        assert_eq!(paged(&store, &f, 1_000_000), want, "trigram path, {f:?}");
+        assert_eq!(
+            paged(&store, &f, TextPath::Scan),
+            want,
+            "walked text path, {f:?}"
+        );
+        assert_eq!(
+            paged(&store, &f, TextPath::Index),
+            want,
+            "trigram path, {f:?}"
+        );
         let page = store.activity(&f, None, 500).unwrap();
         let ids: Vec<i64> = page.items.iter().map(|i| i.email_id).collect();
         assert_eq!(ids, want, "store.activity, {f:?}");
@@ -262,4 +284,82 @@ fn every_plan_and_both_text_paths_list_exactly_the_oracles_emails() {
     }
     let all = oracle(&rows, &ActivityFilter::default());
     assert!(all.len() > 30, "{}", all.len());
+}
+
+#[test]
+fn mail_indexed_before_version_9_is_searched_in_page_order_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    assert_eq!(Store::migrate_to(&path, 8).unwrap().last(), Some(&8));
+    let rows = rows();
+    write_rows(&mut rusqlite::Connection::open(&path).unwrap(), &rows).unwrap();
+    let store = Store::open(&path).unwrap();
+    let keys: i64 = store
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM email_text_keys", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(
+        keys,
+        rows.iter().filter(|r| !r.investors.is_empty()).count() as i64
+    );
+    for f in filters() {
+        let want = oracle(&rows, &f);
+        assert_eq!(
+            paged(&store, &f, TextPath::Index),
+            want,
+            "trigram path, {f:?}"
+        );
+        assert_eq!(
+            paged(&store, &f, TextPath::Scan),
+            want,
+            "walked text path, {f:?}"
+        );
+    }
+}
+
+#[test]
+fn a_text_key_follows_its_email_through_edits_unmatching_and_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("a.db")).unwrap();
+    let mut rows = seed(&store);
+    store
+        .write(|c| {
+            c.execute_batch(
+                "UPDATE emails SET subject = 'Renamed capital call', date_ms = 500 WHERE id = 3; \
+                 UPDATE emails SET is_matched = 0 WHERE id = 6; \
+                 DELETE FROM email_investor_links WHERE email_id = 6; \
+                 DELETE FROM email_account_messages WHERE email_id = 7; \
+                 DELETE FROM email_investor_links WHERE email_id = 7; \
+                 DELETE FROM emails WHERE id = 7;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    rows[2].subject = "Renamed capital call".into();
+    rows[2].date_ms = 500;
+    rows[5].investors.clear();
+    rows.remove(6);
+    let (keys, text): (i64, i64) = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM email_text_keys), \
+                        (SELECT count(*) FROM email_text_keys k JOIN emails e ON e.id = k.email_id \
+                         WHERE e.is_matched = 1 AND k.key >> 20 = max(0, min(e.date_ms, ?1)))",
+                [KEY_DATE_MAX],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    let matched = rows.iter().filter(|r| !r.investors.is_empty()).count() as i64;
+    assert_eq!(
+        (keys, text),
+        (matched, matched),
+        "one key per matched email, of its date"
+    );
+    for q in ["renamed", "capital", "jo", "100%"] {
+        let f = ActivityFilter {
+            q: Some(q.into()),
+            ..ActivityFilter::default()
+        };
+        assert_eq!(paged(&store, &f, TextPath::Index), oracle(&rows, &f), "{q}");
+    }
 }
