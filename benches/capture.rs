@@ -257,8 +257,14 @@ async fn phases<F: std::future::Future>(capture: &Capture, sync: F) -> (F::Outpu
     }
 }
 
-/// One backfill of a fresh mailbox; prints and returns msgs/s.
-async fn path_run(label: &str, n: usize, all_matched: bool, paced: bool) -> f64 {
+/// One backfill of a fresh mailbox; prints and returns msgs/s, and the data
+/// dir (the caller keeps its files until every run is over: see `pipeline`).
+async fn path_run(
+    label: &str,
+    n: usize,
+    all_matched: bool,
+    paced: bool,
+) -> (f64, tempfile::TempDir) {
     let app = app(None, &[("CRM_GMAIL_MAX_IN_FLIGHT", "8".into())]).await;
     let (ids, secs) = deliver(&app, n, usize::from(all_matched));
     let capture = if paced {
@@ -288,8 +294,9 @@ async fn path_run(label: &str, n: usize, all_matched: bool, paced: bool) -> f64 
          {fetch:.0}/s; delivery into the fake {:.0}/s",
         n as f64 / secs
     );
-    app.fake.shutdown().await;
-    rate
+    let TestApp { fake, dir, .. } = app;
+    fake.shutdown().await;
+    (rate, dir)
 }
 
 async fn pipeline() {
@@ -302,13 +309,24 @@ async fn pipeline() {
         "(a) local pipeline, quota off, one mailbox, max in flight 8, data under {}",
         std::env::temp_dir().display()
     );
-    let mut meta = Vec::new();
-    let mut full = Vec::new();
+    let (mut meta, mut full, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    // Each run's data dir is removed only at the end: deleting tens of
+    // thousands of files between runs made ext4 slow to allocate the next
+    // run's inodes (`recently_deleted`, seen with perf), a cost no daemon
+    // pays, which cut the later full-path runs by about a third.
     for _ in 0..runs {
-        meta.push(path_run("metadata path, pacing off", n_meta, false, false).await);
-        full.push(path_run("full path, pacing off", n_full, true, false).await);
+        let (rate, app) = path_run("metadata path, pacing off", n_meta, false, false).await;
+        meta.push(rate);
+        kept.push(app);
+        let (rate, app) = path_run("full path, pacing off", n_full, true, false).await;
+        full.push(rate);
+        kept.push(app);
     }
-    path_run("metadata path, 10,000 units/s config", n_meta, false, true).await;
+    kept.push(
+        path_run("metadata path, 10,000 units/s config", n_meta, false, true)
+            .await
+            .1,
+    );
     let summary = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         format!("median {:.0}, best {:.0}", v[v.len() / 2], v[v.len() - 1])
@@ -321,6 +339,7 @@ async fn pipeline() {
         "  full path msgs/s:     {} (goal ≥ 1,000)",
         summary(&mut full)
     );
+    drop(kept);
 }
 
 /// (b): one in five messages matched (full get + attachment), so the mix

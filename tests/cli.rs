@@ -49,7 +49,10 @@ fn migrate_creates_the_database_at_the_latest_schema() {
     assert_eq!(code, 0, "{out}{err}");
     let latest = email_sidecar::store::latest_version();
     assert!(latest >= 9, "{latest}");
-    assert!(out.contains(&format!("schema at version {latest}")), "{out}");
+    assert!(
+        out.contains(&format!("schema at version {latest}")),
+        "{out}"
+    );
     assert!(db(dir.path()).is_file());
     let store = Store::open(db(dir.path())).unwrap();
     assert!(store.table_names().unwrap().contains(&"emails".to_string()));

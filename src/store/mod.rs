@@ -58,7 +58,12 @@ pub use totals::Totals;
 use crate::clock::{self, SharedClock};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_IDLE_READERS: usize = 4;
+/// Read connections kept open between reads. A read finding none idle
+/// opens one, and a connection's first statement parses the whole schema
+/// (over a millisecond with V6/V9's triggers): with fewer kept than the
+/// capture's gets in flight (8) plus the API's reads, a perf profile of the
+/// full-path backfill spent 12% of its time re-parsing the schema.
+const MAX_IDLE_READERS: usize = 16;
 /// Room for every statement of the store: saving one message alone runs
 /// more than rusqlite's default 16, which re-prepared them all each time.
 /// (The query planner stability guarantee, QPSG, set on every connection,
