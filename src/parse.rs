@@ -48,6 +48,7 @@ pub struct ParsedEmail {
     /// The Date header in UTC; Gmail's internalDate when absent or unparsable.
     pub date: Option<DateTime<Utc>>,
     pub internal_date: Option<DateTime<Utc>>,
+    /// Gmail's snippet, HTML entities decoded ([`snippet_text`]).
     pub snippet: String,
     pub size_estimate: Option<u64>,
     pub in_reply_to: Vec<String>,
@@ -129,7 +130,7 @@ pub fn parse_message(msg: &Message) -> Result<ParsedEmail, ParseError> {
         reply_to: addrs(HeaderName::ReplyTo),
         date: header_date.or(internal_date),
         internal_date,
-        snippet: msg.snippet.clone().unwrap_or_default(),
+        snippet: snippet_text(msg.snippet.as_deref().unwrap_or_default()),
         size_estimate: msg.size_estimate,
         in_reply_to,
         references: h.map(|m| ids(m.references())).unwrap_or_default(),
@@ -271,6 +272,14 @@ pub fn synthesize_message_id(input: &SynthesisInput<'_>) -> String {
     );
     let digest = hex::encode(Sha256::digest(canonical.as_bytes()));
     format!("{}@{SYNTHESIZED_DOMAIN}", &digest[..32])
+}
+
+/// Gmail's snippet as plain text: Gmail sends it HTML-escaped (`I&#39;m`),
+/// and everything downstream (activity, notes, the digest, search) wants
+/// the text. The synthesized Message-ID keeps hashing the escaped form, so
+/// ids made before this decoding existed stay the same.
+pub fn snippet_text(escaped: &str) -> String {
+    html_escape::decode_html_entities(escaped).into_owned()
 }
 
 /// Mailing-list or machine mail (SPEC §6): never proposed.

@@ -6,8 +6,8 @@
 use email_sidecar::fake_google::mime::gmail_view;
 use email_sidecar::google::types::{Header, Message, MessagePart};
 use email_sidecar::parse::{
-    classify, normalize_email, normalize_message_id, parse_message, sanitize_filename, Direction,
-    ParseError, ParsedEmail, Role,
+    classify, normalize_email, normalize_message_id, parse_message, sanitize_filename,
+    snippet_text, Direction, ParseError, ParsedEmail, Role,
 };
 use email_sidecar::threads::{normalize_subject, same_thread, thread_key, ThreadInfo};
 use std::path::{Path, PathBuf};
@@ -324,6 +324,33 @@ fn a_missing_message_id_is_synthesized_the_same_in_every_mailbox_and_view() {
         let p = parse_message(&headers_msg(&[("Message-ID", empty), ("Subject", "s")])).unwrap();
         assert!(p.message_id_synthesized, "{empty:?}");
     }
+}
+
+#[test]
+fn gmails_escaped_snippet_is_stored_as_the_text_it_stands_for() {
+    for (escaped, text) in [
+        ("I&#39;m in", "I'm in"),
+        ("&lt;b&gt; &amp; &quot;q&quot;", "<b> & \"q\""),
+        // An entity written in the mail itself stays literal text.
+        ("see &amp;lt;tag&amp;gt;", "see &lt;tag&gt;"),
+        (
+            "&#8217;curly&#x2019; &eacute;t&eacute;",
+            "\u{2019}curly\u{2019} été",
+        ),
+        ("plain 100% & more", "plain 100% & more"),
+        ("", ""),
+    ] {
+        assert_eq!(snippet_text(escaped), text, "{escaped}");
+    }
+    // Through the parser, from the fake Gmail's (escaped) view of a body.
+    let raw = b"From: a@x.test\r\nTo: b@y.test\r\nSubject: s\r\nMessage-ID: <q@x>\r\n\r\nI'm <sure> \"Q&A\"\r\n";
+    let m = message(raw, "g-snip", true);
+    assert_eq!(
+        m.snippet.as_deref(),
+        Some("I&#39;m &lt;sure&gt; &quot;Q&amp;A&quot;")
+    );
+    let parsed = parse_message(&m).unwrap();
+    assert_eq!(parsed.snippet, "I'm <sure> \"Q&A\"");
 }
 
 #[test]

@@ -64,8 +64,8 @@ fn migrating_an_empty_database_creates_every_table_and_index() {
     let store = Store::open(db_in(&dir)).unwrap();
     let tables = store.table_names().unwrap();
     assert_eq!(tables, ALL_TABLES);
-    assert_eq!(versions(&store), (1..=9).collect::<Vec<u32>>());
-    assert_eq!(email_sidecar::store::latest_version(), 9);
+    assert_eq!(versions(&store), (1..=10).collect::<Vec<u32>>());
+    assert_eq!(email_sidecar::store::latest_version(), 10);
     let indexes = store.index_names().unwrap();
     for wanted in [
         "emails_matched_by_date",
@@ -127,7 +127,7 @@ fn a_version_1_database_upgrades_to_the_latest_keeping_its_data() {
         assert_eq!(has_audit, 0, "V1 must not have V2's tables");
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(versions(&store), (1..=9).collect::<Vec<u32>>());
+    assert_eq!(versions(&store), (1..=10).collect::<Vec<u32>>());
     assert_eq!(store.table_names().unwrap(), ALL_TABLES);
     let old = store.account_by_email("OLD@fund.test").unwrap().unwrap();
     assert_eq!(old.history_id, Some(12345));
@@ -466,4 +466,69 @@ fn a_queue_item_removed_elsewhere_is_never_confused_with_a_newer_one() {
     store.defer_fetch(&held, "late", 1000, 5).unwrap();
     let still = store.due_fetches(b, FetchKind::Metadata, 10).unwrap();
     assert_eq!(still, newer, "the newer item is untouched");
+}
+
+#[test]
+fn a_version_9_database_gets_its_snippets_and_undecided_notes_back_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    assert_eq!(Store::migrate_to(&path, 9).unwrap().last(), Some(&9));
+    let escaped = "I&#39;m in &lt;Q3&gt; &amp;amp; &quot;more&quot;";
+    {
+        // As a V9 daemon stored Gmail's snippet: escaped.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO email_accounts (id, email, auth_method, created_at, updated_at) \
+               VALUES (1, 'a@fund.test', 'dwd', 0, 0); \
+             INSERT INTO emails (id, message_id, subject, date_ms, snippet, direction, \
+               is_matched, created_at, updated_at) \
+               VALUES (1, 'm1@x', 'Hello', 5, '{escaped}', 'inbound', 1, 0, 0), \
+                      (2, 'm2@x', 'Other', 6, 'Tom &amp; Jerry', 'inbound', 0, 0, 0); \
+             INSERT INTO email_account_messages (account_id, email_id, gmail_message_id, \
+               gmail_thread_id, first_seen_at, updated_at) VALUES (1, 1, 'g1', 't', 0, 0); \
+             INSERT INTO email_investor_links (email_id, investor_id, strategy, \
+               matched_address, created_at) VALUES (1, 'inv', 'domain', 'x@y', 0); \
+             INSERT INTO email_proposals (id, email_id, investor_id, direction, occurred_at, \
+               note, status, decided_by, decided_at, created_at, updated_at) VALUES \
+               (1, 1, 'inv', 'inbound', 5, 'Hello: {escaped}', 'pending', NULL, NULL, 0, 0), \
+               (2, 1, 'inv2', 'inbound', 5, 'Hello: {escaped}', 'approved', 'admin', 9, 0, 0);"
+        ))
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let text = "I'm in <Q3> &amp; \"more\"";
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let snippets: Vec<String> = conn
+        .prepare("SELECT snippet FROM emails ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(snippets, vec![text.to_string(), "Tom & Jerry".into()]);
+    let notes: Vec<String> = conn
+        .prepare("SELECT note FROM email_proposals ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        notes,
+        vec![format!("Hello: {text}"), format!("Hello: {escaped}")]
+    );
+    // The decoded text is what search finds now (re-indexed by V9's trigger).
+    for (q, hits) in [("I'm in <Q3>", 1), ("&#39;", 0), ("&amp;", 1)] {
+        let page = store
+            .activity(
+                &email_sidecar::store::activity::ActivityFilter {
+                    q: Some(q.into()),
+                    ..Default::default()
+                },
+                None,
+                10,
+            )
+            .unwrap();
+        assert_eq!(page.items.len(), hits, "{q}");
+    }
 }
