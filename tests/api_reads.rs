@@ -13,10 +13,7 @@ mod hand;
 #[path = "api_reads/truth.rs"]
 mod truth;
 
-use std::sync::Arc;
-
 use email_sidecar::capture::SyncMode;
-use email_sidecar::http::AppState;
 use email_sidecar::store::RunStatus;
 use serde_json::Value;
 use support::api::{Api, As};
@@ -28,19 +25,7 @@ pub const ADMIN: As<'static> = As::User("alice@fund.test");
 /// The HTTP API over the app's store, without a capture worker (the tests
 /// sync explicitly, so nothing changes under a read).
 pub async fn serve(app: &TestApp) -> (Api, CancellationToken) {
-    let state = AppState::new(
-        app.store.clone(),
-        Arc::new(app.config.clone()),
-        app.clock.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(listener, state, async move {
-        stopped.cancelled().await
-    }));
-    (Api::new(base), stop)
+    app.serve_routes_api().await
 }
 
 /// Syncs every mailbox until a round ends clean.

@@ -96,15 +96,7 @@ async fn serve_without_worker(app: &TestApp) -> (Api, CancellationToken) {
         app.clock.clone(),
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(
-        listener,
-        daemon.state.clone(),
-        async move { stopped.cancelled().await },
-    ));
+    let (base, stop) = support::app::serve_state(daemon.state.clone()).await;
     (Api::new(base), stop)
 }
 

@@ -498,23 +498,17 @@ fn a_version_9_database_gets_its_snippets_and_undecided_notes_back_as_text() {
     let store = Store::open(&path).unwrap();
     let text = "I'm in <Q3> &amp; \"more\"";
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let snippets: Vec<String> = conn
-        .prepare("SELECT snippet FROM emails ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(snippets, vec![text.to_string(), "Tom & Jerry".into()]);
-    let notes: Vec<String> = conn
-        .prepare("SELECT note FROM email_proposals ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let column = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
     assert_eq!(
-        notes,
+        column("SELECT snippet FROM emails ORDER BY id"),
+        vec![text.to_string(), "Tom & Jerry".into()]
+    );
+    assert_eq!(
+        column("SELECT note FROM email_proposals ORDER BY id"),
         vec![format!("Hello: {text}"), format!("Hello: {escaped}")]
     );
     // The decoded text is what search finds now (re-indexed by V9's trigger).

@@ -122,13 +122,7 @@ pub async fn serve(app: &TestApp, store: Store, with_capture: bool) -> (Api, Can
             limiter: PushLimiter::new(2.0, 20, 200.0, 1000),
         }));
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(listener, state, async move {
-        stopped.cancelled().await
-    }));
+    let (base, stop) = crate::support::app::serve_state(state).await;
     (Api::new(base), stop)
 }
 

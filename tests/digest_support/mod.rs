@@ -11,7 +11,6 @@ use email_sidecar::capture::SyncMode;
 use email_sidecar::clock::{ManualClock, SharedClock};
 use email_sidecar::config::LiveConfig;
 use email_sidecar::digest::{DigestPolicy, Digests};
-use email_sidecar::http::AppState;
 use email_sidecar::store::digest::DigestRun;
 use email_sidecar::store::{
     Directory, DirectoryContact, DirectoryInvestor, DirectoryUser, UserRole,
@@ -135,19 +134,7 @@ pub async fn capture(app: &TestApp) {
 /// The HTTP API on loopback without the capture worker or the digest
 /// scheduler: only the test moves the schedule.
 pub async fn serve_routes(app: &TestApp) -> (Api, tokio_util::sync::CancellationToken) {
-    let state = AppState::new(
-        app.store.clone(),
-        Arc::new(app.config.clone()),
-        app.clock.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopped = stop.clone();
-    tokio::spawn(email_sidecar::http::serve(listener, state, async move {
-        stopped.cancelled().await
-    }));
-    (Api::new(base), stop)
+    app.serve_routes_api().await
 }
 
 /// Raw messages sent through Gmail by `user`, as text.

@@ -105,6 +105,12 @@ impl TestApp {
         let (base, stop) = self.serve_daemon().await;
         (Api::new(base), stop)
     }
+
+    /// [`TestApp::serve_routes`] (no worker, no scheduler) with a client.
+    pub async fn serve_routes_api(&self) -> (Api, tokio_util::sync::CancellationToken) {
+        let (base, stop) = self.serve_routes().await;
+        (Api::new(base), stop)
+    }
 }
 
 /// An enabled app with [`directory_with_users`] pushed, its whole daemon

@@ -154,18 +154,37 @@ impl TestApp {
             self.clock.clone(),
         )
         .unwrap();
-        let stop = tokio_util::sync::CancellationToken::new();
+        let (base, stop) = serve_state(daemon.state.clone()).await;
         daemon.spawn_worker(stop.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let stopped = stop.clone();
-        tokio::spawn(email_sidecar::http::serve(
-            listener,
-            daemon.state.clone(),
-            async move { stopped.cancelled().await },
-        ));
         (base, stop)
     }
+
+    /// The HTTP API over this app's store with no capture worker and no
+    /// digest scheduler: only the test syncs or moves the schedule, so
+    /// nothing changes under a read.
+    pub async fn serve_routes(&self) -> (String, tokio_util::sync::CancellationToken) {
+        serve_state(email_sidecar::http::AppState::new(
+            self.store.clone(),
+            std::sync::Arc::new(self.config.clone()),
+            self.clock.clone(),
+        ))
+        .await
+    }
+}
+
+/// `state` served by the real router on 127.0.0.1:0: the base URL, and
+/// the token that stops it.
+pub async fn serve_state(
+    state: email_sidecar::http::AppState,
+) -> (String, tokio_util::sync::CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(email_sidecar::http::serve(listener, state, async move {
+        stopped.cancelled().await
+    }));
+    (base, stop)
 }
 
 /// One investor (`inv`, domain acme.vc) with one contact (`c`, jo@acme.vc).
