@@ -4,7 +4,9 @@
 //! policy (an operator's explicit command), through the same exactly-once
 //! path as the scheduler: a run a crash left behind is looked up in the
 //! sender's mailbox before anything is sent again, and a day already sent
-//! is not sent twice.
+//! is not sent twice. `send` holds the data directory's lock, so it is
+//! refused while the daemon (whose scheduler may be sending that very run)
+//! is running; `preview` only reads.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,8 +15,12 @@ use anyhow::Context;
 use email_sidecar::clock;
 use email_sidecar::config::{Config, LiveConfig};
 use email_sidecar::digest::{Digests, Outcome};
+use email_sidecar::instance::Role;
 
 pub fn run(config: Config, action: &str) -> anyhow::Result<ExitCode> {
+    let _lock = (action == "send")
+        .then(|| crate::lock_data_dir(&config, Role::DigestSend))
+        .transpose()?;
     let store = crate::open_store(&config)?;
     store
         .seed_digest_policy(&config.digest)

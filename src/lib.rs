@@ -39,6 +39,8 @@
 //!   against fake Google in one process.
 //! - [`check`]: the `check` command's pass/fail table (config, secrets, DB,
 //!   one token per enrolled mailbox).
+//! - [`instance`]: the data directory's single-instance lock (`serve`,
+//!   `demo`, and the commands that must not run beside them).
 //! - [`clock`], [`secret`]: injected time; values that never print.
 
 pub mod attachments;
@@ -55,6 +57,7 @@ pub mod events;
 pub mod fake_google;
 pub mod google;
 pub mod http;
+pub mod instance;
 pub mod matching;
 pub mod metrics;
 pub mod oauth;

@@ -1,7 +1,9 @@
 //! The `email-sidecar` command line (SPEC §4): `serve` (default), `migrate`,
-//! `check`, `enroll`, and placeholders for `sync`, `digest` and `demo`,
-//! which later issues build. Wires config → store → HTTP; all logic lives
-//! in the library.
+//! `check`, `enroll`, `rotate-key`, `sync`, `directory load`, `digest` and
+//! `demo`. Wires config → store → HTTP; all logic lives in the library.
+//! `serve`, `demo`, `migrate`, `rotate-key`, `sync` and `digest send` take
+//! the data directory's single-instance lock (`email_sidecar::instance`),
+//! so none of them acts on data a running daemon is acting on.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use email_sidecar::config::{self, Config};
+use email_sidecar::instance::{InstanceLock, Role};
 use email_sidecar::store::{AccountStatus, Store};
 use email_sidecar::{check, clock};
 use logs::{LogControl, LogFormat};
@@ -40,7 +43,8 @@ struct Cli {
 enum Command {
     /// Run the daemon (the default).
     Serve,
-    /// Create or upgrade the database schema, then exit.
+    /// Create or upgrade the database schema, then exit. Refused while the
+    /// daemon runs.
     Migrate,
     /// Validate config, secrets and the database; print a pass/fail table.
     Check,
@@ -52,12 +56,13 @@ enum Command {
     /// Re-encrypt every stored OAuth refresh token from the configured
     /// secret key (CRM_GMAIL_SECRET_KEY_PATH) to the key in NEW_KEY_FILE,
     /// in one transaction; then install NEW_KEY_FILE as the secret key.
-    /// Run with the daemon stopped.
+    /// Refused while the daemon runs (stop it first).
     RotateKey {
         #[arg(long = "new", value_name = "NEW_KEY_FILE")]
         new_key: PathBuf,
     },
-    /// Sync in the foreground with a progress bar, then exit.
+    /// Sync in the foreground with a progress bar, then exit. Refused while
+    /// the daemon runs (it syncs on its own; POST /api/email/sync/run-now).
     Sync {
         /// Only this mailbox (default: every active one).
         #[arg(long, value_name = "EMAIL")]
@@ -71,7 +76,8 @@ enum Command {
         #[command(subcommand)]
         action: DirectoryAction,
     },
-    /// Preview or send the daily digest.
+    /// Preview or send the daily digest (`send` is refused while the
+    /// daemon runs: POST /api/email/digest/send-now).
     Digest {
         #[arg(value_parser = ["preview", "send"])]
         action: String,
@@ -137,6 +143,16 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Config::from_process_env(path.as_deref()).context("invalid configuration")
 }
 
+/// Takes the data directory's single-instance lock for `role`; held until
+/// the guard drops. The error names the holder and what to do instead.
+pub(crate) fn lock_data_dir(config: &Config, role: Role) -> anyhow::Result<InstanceLock> {
+    Ok(InstanceLock::acquire(
+        &config.data_dir,
+        role,
+        clock::system().now(),
+    )?)
+}
+
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.db_path();
     Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
@@ -145,6 +161,8 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
 fn run_serve(cli: &Cli, logs: LogControl) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     logs.start_with(&config.log_level);
+    // Held until this returns: past the drain and the attachment sweep.
+    let _lock = lock_data_dir(&config, Role::Serve)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -166,6 +184,7 @@ fn run_serve(cli: &Cli, logs: LogControl) -> anyhow::Result<ExitCode> {
 }
 
 fn run_migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let _lock = lock_data_dir(config, Role::Migrate)?;
     let store = open_store(config)?;
     let applied = store.applied_migrations()?;
     println!("database: {}", store.path().display());

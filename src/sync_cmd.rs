@@ -1,6 +1,10 @@
 //! The foreground `sync` command (SPEC §4) with a progress bar, and
 //! `directory load FILE.json`. Part of the binary, not the library: the
 //! work is `email_sidecar::capture`; this is only its terminal face.
+//! `sync` holds the data directory's lock, so it never syncs a mailbox the
+//! daemon is syncing; `directory load` does not (the directory is replaced
+//! in one transaction, then each email is relinked from it in batches,
+//! which is idempotent beside the daemon's own relinks).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,10 +13,12 @@ use anyhow::{bail, Context};
 use email_sidecar::capture::{Capture, Progress, SyncMode, SyncReport};
 use email_sidecar::clock;
 use email_sidecar::config::Config;
+use email_sidecar::instance::Role;
 use email_sidecar::store::{Directory, RunStatus, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub fn run(config: Config, account: Option<&str>, full: bool) -> anyhow::Result<ExitCode> {
+    let _lock = super::lock_data_dir(&config, Role::Sync)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

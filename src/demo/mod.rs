@@ -7,7 +7,8 @@
 //! creates a reply draft and sends the digest; it checks those against fake
 //! Google and the sink, prints a summary with a token and `curl` lines, and
 //! serves the API on localhost until Ctrl-C/SIGTERM.
-//! No network, no Google account.
+//! No network, no Google account. Like `serve`, it holds the daemon's data
+//! directory's single-instance lock ([`crate::instance`]) while it runs.
 
 pub mod plugins;
 pub mod seed;
@@ -26,11 +27,15 @@ use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::daemon::Daemon;
 use crate::fake_google::{FakeGoogle, FakeOptions};
+use crate::instance::{InstanceLock, LockError, Role};
 use crate::store::{Store, StoreError};
 use smtp_sink::SmtpSink;
 
 /// Gmail quota on the fake and the daemon alike (an older project's 250/s).
 const DEMO_UNITS_SEC: u32 = 250;
+/// The daemon's data directory (database, attachments, lock) inside the
+/// demo's directory, beside `secrets/`.
+const DAEMON_DATA: &str = "data";
 
 pub struct DemoOptions {
     /// Where the API listens; a free port is used if this one is taken.
@@ -51,6 +56,8 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error("demo capture: {0}")]
     Capture(#[from] CaptureError),
+    #[error("demo: {0}")]
+    Lock(#[from] LockError),
 }
 
 /// The demo's data directory; removed on drop when it is a temp dir.
@@ -74,6 +81,13 @@ impl DataDir {
             .create(&path)?;
         Ok(DataDir { path, temporary })
     }
+
+    /// The single-instance lock of the daemon's data directory, as `serve`
+    /// takes it, so no command acts on it while the demo runs.
+    fn lock(&self) -> Result<InstanceLock, LockError> {
+        let daemon_data = self.path.join(DAEMON_DATA);
+        InstanceLock::acquire(&daemon_data, Role::Demo, clock::system().now())
+    }
 }
 
 impl Drop for DataDir {
@@ -87,6 +101,7 @@ impl Drop for DataDir {
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     let data = DataDir::new(opts.data_dir)?;
+    let _lock = data.lock()?;
     let fake = FakeGoogle::start(FakeOptions {
         quota_units_per_sec: Some(DEMO_UNITS_SEC),
         ..FakeOptions::default()
@@ -221,7 +236,7 @@ fn demo_config(
     let path = |p: &Path| p.display().to_string();
     let env: HashMap<&str, String> = [
         ("CRM_GMAIL_INTEGRATION_ENABLED", "true".into()),
-        ("CRM_GMAIL_DATA_DIR", path(&data.join("data"))),
+        ("CRM_GMAIL_DATA_DIR", path(&data.join(DAEMON_DATA))),
         ("CRM_GMAIL_API_TOKEN_PATH", path(&token_file)),
         ("CRM_GMAIL_SA_KEY_PATH", path(&key)),
         ("CRM_GMAIL_WORKSPACE_DOMAIN", seed::DOMAIN.into()),
