@@ -24,6 +24,10 @@ pub enum CaptureError {
     Setup(String),
     #[error("no enrolled mailbox {0}")]
     UnknownMailbox(String),
+    /// Stopped between two checkpointed steps: the daemon is shutting
+    /// down, or the mailbox was paused, revoked or put in error meanwhile.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl CaptureError {
@@ -38,13 +42,18 @@ impl CaptureError {
         }
     }
 
+    /// A deliberate stop, not a failure: the run is `partial`.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, CaptureError::Interrupted(_))
+    }
+
     /// Worth another run later without anyone's help.
     pub fn is_retryable(&self) -> bool {
         match self {
             CaptureError::Gmail(e) => e.is_retryable(),
             CaptureError::Store(e) => e.is_retryable(),
             CaptureError::Attachments(e) => e.is_retryable(),
-            CaptureError::ResyncGuard { .. } => true,
+            CaptureError::ResyncGuard { .. } | CaptureError::Interrupted(_) => true,
             CaptureError::Setup(_) | CaptureError::UnknownMailbox(_) => false,
         }
     }

@@ -36,6 +36,7 @@ impl Capture {
         counts: &mut RunCounts,
     ) -> Result<(), CaptureError> {
         loop {
+            self.checkpoint(account.id).await?;
             // Investor mail first (issue 7), then headers, then bodies.
             if self.search_round(account, ctx, counts).await? > 0 {
                 continue;

@@ -84,6 +84,7 @@ impl Capture {
                 Some(n) => page = Some(n),
                 None => break,
             }
+            self.checkpoint(account.id).await?;
         }
         self.drain(account, ctx, FetchSource::History, counts).await
     }

@@ -127,6 +127,8 @@ struct Inner {
     progress: Progress,
     /// One sync per mailbox at a time.
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Cancelled at shutdown: running syncs stop at their next checkpoint.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl Capture {
@@ -146,6 +148,7 @@ impl Capture {
                 clock,
                 progress: Progress::default(),
                 locks: Mutex::new(HashMap::new()),
+                stop: tokio_util::sync::CancellationToken::new(),
             }),
         })
     }
@@ -166,6 +169,32 @@ impl Capture {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Shutdown: every running sync of this engine (and any started later)
+    /// stops at its next checkpoint, between two saved steps.
+    pub fn stop_syncs(&self) {
+        self.inner.stop.cancel();
+    }
+
+    /// A checkpoint between two saved steps of a sync (a fetch round, a
+    /// backfill page, a history page): `Interrupted` once the engine is
+    /// stopping or the mailbox is no longer active, so a pause takes effect
+    /// within one round rather than after a whole backfill.
+    pub(crate) async fn checkpoint(&self, account_id: i64) -> Result<(), CaptureError> {
+        if self.inner.stop.is_cancelled() {
+            return Err(CaptureError::Interrupted(
+                "the daemon is shutting down".into(),
+            ));
+        }
+        let status = self.db(move |s| s.account(account_id)).await?.status;
+        if status != crate::store::AccountStatus::Active {
+            return Err(CaptureError::Interrupted(format!(
+                "the mailbox is now {}",
+                status.as_str()
+            )));
+        }
+        Ok(())
     }
 
     pub fn gmail(&self) -> &GmailClient {

@@ -99,13 +99,22 @@ impl Capture {
         let (status, error, set) = match &result {
             Ok(true) => (RunStatus::Ok, None, None),
             Ok(false) => (RunStatus::Partial, None, None),
+            // Stopped at a checkpoint: what was saved stands, the next
+            // sync carries on from there.
+            Err(e) if e.is_interrupted() => (RunStatus::Partial, Some(e.to_string()), None),
             Err(e) => {
                 let set = e.refused_grant().map(|_| AccountStatus::Error);
                 (RunStatus::Failed, Some(e.to_string()), set)
             }
         };
-        if let Some(e) = &error {
-            tracing::warn!(mailbox = %account.email, kind = kind.as_str(), error = %e, "sync failed");
+        match (&error, status) {
+            (Some(e), RunStatus::Partial) => {
+                tracing::info!(mailbox = %account.email, kind = kind.as_str(), reason = %e, "sync stopped")
+            }
+            (Some(e), _) => {
+                tracing::warn!(mailbox = %account.email, kind = kind.as_str(), error = %e, "sync failed")
+            }
+            (None, _) => {}
         }
         let err2 = error.clone();
         self.db(move |s| s.finish_sync_run(run, &counts, status, err2.as_deref(), set))

@@ -127,6 +127,9 @@ impl Worker {
     }
 
     async fn drain(&mut self) {
+        // Running syncs stop at their next checkpoint (a round, a page);
+        // the deadline is for a step stuck in a slow Gmail call.
+        self.capture.stop_syncs();
         let deadline = tokio::time::sleep(self.settings.drain_timeout);
         tokio::pin!(deadline);
         while !self.tasks.is_empty() {
