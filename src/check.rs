@@ -98,7 +98,7 @@ pub async fn run(
             .map(|()| format!("{} (owner-only)", file.display()));
         rows.push(CheckRow::from_result(format!("secret {}", key.env), r));
     }
-    let store = match Store::open_with_clock(config.db_path(), clock.clone()) {
+    let store = match crate::instance::open_store_beside_daemon(&config, "check", clock.clone()) {
         Ok(s) => s,
         Err(e) => {
             let detail = format!("cannot open {}: {e}", config.db_path().display());

@@ -21,7 +21,10 @@ pub fn run(config: Config, action: &str) -> anyhow::Result<ExitCode> {
     let _lock = (action == "send")
         .then(|| crate::lock_data_dir(&config, Role::DigestSend))
         .transpose()?;
-    let store = crate::open_store(&config)?;
+    let store = match action {
+        "send" => crate::open_store(&config)?,
+        _ => crate::open_store_beside_daemon(&config, "digest preview")?,
+    };
     store
         .seed_digest_policy(&config.digest)
         .context("cannot seed the digest policy")?;

@@ -2,8 +2,11 @@
 //! [`InstanceLock`] for their lifetime; the commands that would race them
 //! (`digest send`, `rotate-key`, `sync`, `migrate`) hold it for their
 //! duration and are refused while a daemon runs. `check`, `digest
-//! preview`, `enroll` and `directory load` do not take it: they only read,
-//! or write in transactions that SQLite serialises with the daemon's.
+//! preview`, `enroll` and `directory load` run beside a daemon (they only
+//! read, or write in transactions that SQLite serialises with the
+//! daemon's): they hold the lock only while opening, and so migrating, the
+//! database, and beside a daemon open it without migrating
+//! ([`open_store_beside_daemon`]).
 //!
 //! The lock is an exclusive advisory `flock` on
 //! `<data_dir>/email-sidecar.lock` (0600). The kernel releases it when the
@@ -33,6 +36,10 @@ pub enum Role {
     RotateKey,
     Sync,
     Migrate,
+    /// A command that may run beside the daemon (`enroll`, `check`, …),
+    /// holding the lock only while it opens, and so may migrate, the
+    /// database; beside a daemon it opens without migrating.
+    Open(&'static str),
 }
 
 impl Role {
@@ -45,6 +52,7 @@ impl Role {
             Role::RotateKey => "rotate-key",
             Role::Sync => "sync",
             Role::Migrate => "migrate",
+            Role::Open(command) => command,
         }
     }
 
@@ -58,6 +66,7 @@ impl Role {
             Role::Migrate => {
                 "stop it first; the daemon migrates the database itself when it starts"
             }
+            Role::Open(_) => "the database is opened without migrating it",
         }
     }
 }
@@ -237,6 +246,27 @@ fn read_holder(path: &Path) -> Holder {
         std::thread::sleep(Duration::from_millis(20));
     }
     Holder::default()
+}
+
+/// Opens the database for a command that may run beside the daemon: with
+/// no daemon on the data directory it opens and migrates as usual (holding
+/// the lock only meanwhile); beside one it opens without migrating and
+/// refuses a schema other than this binary's, so a newer binary's `check`
+/// or `enroll` never changes the schema under an older running daemon.
+pub fn open_store_beside_daemon(
+    config: &crate::config::Config,
+    command: &'static str,
+    clock: crate::clock::SharedClock,
+) -> Result<crate::store::Store, crate::store::StoreError> {
+    use crate::store::{Store, StoreError};
+    match InstanceLock::acquire(&config.data_dir, Role::Open(command), clock.now()) {
+        Ok(_alone) => Store::open_with_clock(config.db_path(), clock),
+        Err(LockError::Held { .. }) => Store::open_current(config.db_path(), clock),
+        Err(LockError::Io { path, source }) => Err(StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -153,6 +153,17 @@ pub(crate) fn lock_data_dir(config: &Config, role: Role) -> anyhow::Result<Insta
     )?)
 }
 
+/// For a command that may run beside the daemon (see
+/// [`email_sidecar::instance::open_store_beside_daemon`]).
+pub(crate) fn open_store_beside_daemon(
+    config: &Config,
+    command: &'static str,
+) -> anyhow::Result<Store> {
+    let path = config.db_path();
+    email_sidecar::instance::open_store_beside_daemon(config, command, clock::system())
+        .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.db_path();
     Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
@@ -217,7 +228,7 @@ fn run_enroll(config: &Config, emails: &[String]) -> anyhow::Result<ExitCode> {
         }
         addresses.push(email);
     }
-    let store = open_store(config)?;
+    let store = open_store_beside_daemon(config, "enroll")?;
     println!(
         "{:<6} {:<40} {:<8} {:<6} RESULT",
         "ID", "EMAIL", "STATUS", "AUTH"

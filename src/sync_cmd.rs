@@ -146,7 +146,7 @@ pub fn load_directory(config: Config, file: &std::path::Path) -> anyhow::Result<
             file.display()
         )
     })?;
-    let store = super::open_store(&config)?;
+    let store = super::open_store_beside_daemon(&config, "directory load")?;
     let counts = store.replace_directory(&dir)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let report = runtime.block_on(async {

@@ -1,6 +1,6 @@
 //! The real binary: `migrate`, `enroll`, `check`, `serve` (health, the
-//! error shape, 503 when the database is gone, exit 0 on SIGTERM), and
-//! `rotate-key`.
+//! error shape, 503 when the database is gone, exit 0 on SIGTERM),
+//! `rotate-key`, and commands beside a daemon on an older schema.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -56,6 +56,65 @@ fn migrate_creates_the_database_at_the_latest_schema() {
     assert!(db(dir.path()).is_file());
     let store = Store::open(db(dir.path())).unwrap();
     assert!(store.table_names().unwrap().contains(&"emails".to_string()));
+}
+
+/// Applied migration versions, read without migrating.
+fn schema_versions(db: &Path) -> Vec<u32> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut s = c
+        .prepare("SELECT version FROM refinery_schema_history ORDER BY version")
+        .unwrap();
+    let rows = s.query_map([], |r| r.get::<_, u32>(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn beside_a_daemon_on_an_older_schema_commands_refuse_instead_of_migrating_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert_eq!(
+        Store::migrate_to(db(dir.path()), 9).unwrap().last(),
+        Some(&9)
+    );
+    // An older daemon holds the data directory (its lock, as `serve` takes it).
+    let daemon = email_sidecar::instance::InstanceLock::acquire(
+        &data,
+        email_sidecar::instance::Role::Serve,
+        email_sidecar::clock::system().now(),
+    )
+    .unwrap();
+    let enroll = || {
+        run(sidecar(dir.path())
+            .env("CRM_GMAIL_WORKSPACE_DOMAIN", "fund.test")
+            .args(["enroll", "erin@fund.test"]))
+    };
+    let (code, out, err) = enroll();
+    assert_eq!(code, 1, "{out}{err}");
+    let latest = email_sidecar::store::latest_version();
+    assert!(
+        err.contains(&format!("schema version 9 and this binary's is {latest}"))
+            && err.contains("restarting the daemon"),
+        "{err}"
+    );
+    let (code, out, _) = run(sidecar(dir.path()).arg("check"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("schema version 9"), "{out}");
+    assert_eq!(
+        schema_versions(&db(dir.path())),
+        (1..=9).collect::<Vec<_>>()
+    );
+
+    // With the daemon gone (its new binary not yet started), the command
+    // migrates as before.
+    drop(daemon);
+    let (code, out, err) = enroll();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        schema_versions(&db(dir.path())),
+        (1..=latest).collect::<Vec<_>>()
+    );
+    let store = Store::open(db(dir.path())).unwrap();
+    assert!(store.account_by_email("erin@fund.test").unwrap().is_some());
 }
 
 #[test]

@@ -28,6 +28,14 @@ pub enum StoreError {
     Corrupt { what: String, message: String },
     #[error("database task failed: {0}")]
     Task(String),
+    /// Opened beside a running daemon ([`super::Store::open_current`]),
+    /// whose schema this binary may not change.
+    #[error(
+        "the database is at schema version {at} and this binary's is {needs}; a daemon is \
+         running on it, so it is not migrated from here: upgrade by restarting the daemon \
+         with the new binary (it migrates at start), then run this again"
+    )]
+    SchemaMismatch { at: u32, needs: u32 },
 }
 
 impl StoreError {

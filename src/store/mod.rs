@@ -123,7 +123,29 @@ impl Store {
         if !applied.is_empty() {
             tracing::info!(db = %path.display(), ?applied, "database migrated");
         }
-        Ok(Store {
+        Ok(Store::with_writer(path, writer, clock))
+    }
+
+    /// Opens without migrating, for a command running beside the daemon:
+    /// the schema must be exactly this binary's, else
+    /// [`StoreError::SchemaMismatch`]. A newer binary's command then never
+    /// changes the schema under an older daemon, nor writes with an older
+    /// binary's idea of it.
+    pub fn open_current(path: impl AsRef<Path>, clock: SharedClock) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_writer(&path)?;
+        let at = migrate::applied(&mut writer)?
+            .last()
+            .map_or(0, |m| m.version);
+        let needs = migrate::latest_version();
+        if at != needs {
+            return Err(StoreError::SchemaMismatch { at, needs });
+        }
+        Ok(Store::with_writer(path, writer, clock))
+    }
+
+    fn with_writer(path: PathBuf, writer: Connection, clock: SharedClock) -> Store {
+        Store {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
@@ -131,7 +153,7 @@ impl Store {
                 clock,
                 events: crate::events::Bus::new(),
             }),
-        })
+        }
     }
 
     /// Creates or upgrades the database at `path` only up to migration
