@@ -22,7 +22,7 @@ mod address;
 mod body;
 
 pub use address::{classify, normalize_email, Address, Classification, Direction, Role};
-pub use body::{sanitize_filename, AttachmentRef, MAX_FILENAME_BYTES};
+pub use body::{content_id, sanitize_filename, AttachmentRef, MAX_FILENAME_BYTES};
 
 use crate::google::types::{Message, MessagePart};
 use chrono::{DateTime, TimeZone, Utc};

@@ -2,7 +2,8 @@
 //! equal the ground truth of a generated mail world (tests/support/world)
 //! page by page under every filter; `q` is literal text; bad input is a
 //! clear 4xx that changes nothing; email HTML comes out inert; attachments
-//! download byte-exact under safe headers.
+//! download byte-exact under safe headers; inline `cid:` images point at
+//! the email's own stored attachments.
 
 mod support;
 
@@ -10,6 +11,8 @@ mod support;
 mod files;
 #[path = "api_reads/hand.rs"]
 mod hand;
+#[path = "api_reads/inline.rs"]
+mod inline;
 #[path = "api_reads/truth.rs"]
 mod truth;
 

@@ -1,7 +1,11 @@
 //! Tests of `parse` and `threads`: golden files for chosen fixtures, tables
 //! for addresses, dates, subjects and file names, and every message of the
 //! mail-parser and CPython corpora through both the metadata and full paths.
-//! Gmail-shaped payloads come from the fake Gmail's own MIME view.
+//! Gmail-shaped payloads come from the fake Gmail's own MIME view. Inline
+//! images and their Content-IDs: see `parse/inline.rs`.
+
+#[path = "parse/inline.rs"]
+mod inline;
 
 use email_sidecar::fake_google::mime::gmail_view;
 use email_sidecar::google::types::{Header, Message, MessagePart};

@@ -1,6 +1,10 @@
 //! The store: migrations (empty → latest, re-open no-op, V1 → latest with
 //! data), connection settings, encrypted tokens at rest, and the typed API
-//! the foundation needs (accounts, settings, audit, directory).
+//! the foundation needs (accounts, settings, audit, directory). V11's
+//! Content-IDs: see `store/content_id.rs`.
+
+#[path = "store/content_id.rs"]
+mod content_id;
 
 use std::path::{Path, PathBuf};
 
@@ -64,8 +68,8 @@ fn migrating_an_empty_database_creates_every_table_and_index() {
     let store = Store::open(db_in(&dir)).unwrap();
     let tables = store.table_names().unwrap();
     assert_eq!(tables, ALL_TABLES);
-    assert_eq!(versions(&store), (1..=10).collect::<Vec<u32>>());
-    assert_eq!(email_sidecar::store::latest_version(), 10);
+    assert_eq!(versions(&store), (1..=11).collect::<Vec<u32>>());
+    assert_eq!(email_sidecar::store::latest_version(), 11);
     let indexes = store.index_names().unwrap();
     for wanted in [
         "emails_matched_by_date",
@@ -127,7 +131,7 @@ fn a_version_1_database_upgrades_to_the_latest_keeping_its_data() {
         assert_eq!(has_audit, 0, "V1 must not have V2's tables");
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(versions(&store), (1..=10).collect::<Vec<u32>>());
+    assert_eq!(versions(&store), (1..=11).collect::<Vec<u32>>());
     assert_eq!(store.table_names().unwrap(), ALL_TABLES);
     let old = store.account_by_email("OLD@fund.test").unwrap().unwrap();
     assert_eq!(old.history_id, Some(12345));

@@ -168,6 +168,7 @@ impl Capture {
             sha256: None,
             status: AttachmentStatus::Stored,
             error: None,
+            content_id: a.content_id.clone(),
         };
         let cap = self.inner.settings.max_attachment_bytes;
         if let Some(sha) = stored.get(&a.part_id) {

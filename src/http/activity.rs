@@ -21,6 +21,8 @@ use serde_json::Value;
 use super::extract::{parse_id, ApiPath};
 use super::routes::{Access, RouteDef};
 use super::{ApiError, AppState};
+use crate::sanitize::InlineImages;
+use crate::store::activity::EmailDetail;
 
 const ACTIVITY_PARAMS: &[&str] = &[
     "investor_id",
@@ -103,12 +105,22 @@ async fn email(
         .await?
         .ok_or_else(|| ApiError::not_found("no matched email with that id"))?;
     // Sanitizing a large body is real CPU work: off the async workers.
-    let html = detail.html.clone();
-    let clean =
-        tokio::task::spawn_blocking(move || html.map(|h| crate::sanitize::sanitize_html(&h)))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("sanitizer task failed: {e}")))?;
+    let (html, images) = (detail.html.clone(), inline_images(&detail));
+    let clean = tokio::task::spawn_blocking(move || {
+        html.map(|h| crate::sanitize::sanitize_email_html(&h, &images))
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(format!("sanitizer task failed: {e}")))?;
     Ok(Json(render::detail(&detail, clean)))
+}
+
+/// The email's own attachments a `cid:` image may show: only stored ones
+/// (any other would answer the image request with an error), in id order.
+fn inline_images(detail: &EmailDetail) -> InlineImages {
+    InlineImages::new(detail.attachments.iter().filter_map(|a| {
+        let cid = a.content_id.as_deref()?;
+        (a.status == "stored").then_some((cid, a.id))
+    }))
 }
 
 async fn threads(

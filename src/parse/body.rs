@@ -2,6 +2,10 @@
 //! `MessagePart` tree, decodes the first text/plain and text/html bodies
 //! from their charset to UTF-8, and lists attachment parts with safe file
 //! names. Embedded messages (`message/rfc822`) are attachments, not bodies.
+//! Inline images (`multipart/related` parts with a `Content-ID`, named or
+//! not, `inline` or not) are attachments like any other non-text leaf, and
+//! keep their Content-ID so that the HTML body's `cid:` references can be
+//! pointed at them when it is served.
 
 use crate::google::types::{decode_base64url, MessagePart};
 use serde::Serialize;
@@ -20,6 +24,9 @@ pub struct AttachmentRef {
     pub mime_type: String,
     pub size: u64,
     pub attachment_id: Option<String>,
+    /// The part's `Content-ID` without angle brackets or whitespace, case
+    /// as sent: what a `cid:` URL in the HTML body names.
+    pub content_id: Option<String>,
     #[serde(skip)]
     pub data: Option<Vec<u8>>,
 }
@@ -109,8 +116,21 @@ fn attachment(part: &MessagePart, mime: String) -> AttachmentRef {
         },
         size,
         attachment_id: part.body.attachment_id.clone(),
+        content_id: part.header("Content-ID").and_then(content_id),
         data,
     }
+}
+
+/// A `Content-ID` header value as a `cid:` URL names it (RFC 2392): the
+/// msg-id without its angle brackets. Whitespace goes too, inside the
+/// brackets included, since folding can put some there; case is kept
+/// (matching is case-insensitive where it is resolved).
+pub fn content_id(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    let t = t.strip_prefix('<').unwrap_or(t);
+    let t = t.strip_suffix('>').unwrap_or(t);
+    let id: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    (!id.is_empty()).then_some(id)
 }
 
 /// The `charset` parameter of the part's Content-Type, if any.

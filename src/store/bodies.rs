@@ -38,6 +38,8 @@ pub struct AttachmentRow {
     pub sha256: Option<String>,
     pub status: AttachmentStatus,
     pub error: Option<String>,
+    /// The part's Content-ID (see `parse::content_id`), for `cid:` images.
+    pub content_id: Option<String>,
 }
 
 /// A full fetch's result for one mailbox's copy of an email.
@@ -133,12 +135,12 @@ fn write_body(c: &Connection, email_id: i64, b: &BodyRecord, now: i64) -> Result
     ])?;
     let mut ins = c.prepare_cached(
         "INSERT INTO email_attachments (email_id, part_id, filename, mime_type, size_bytes, \
-           sha256, status, error, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+           sha256, status, error, content_id, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
          ON CONFLICT (email_id, part_id) DO UPDATE SET filename = excluded.filename, \
            mime_type = excluded.mime_type, size_bytes = excluded.size_bytes, \
            sha256 = excluded.sha256, status = excluded.status, error = excluded.error, \
-           updated_at = excluded.updated_at",
+           content_id = excluded.content_id, updated_at = excluded.updated_at",
     )?;
     for a in &b.attachments {
         ins.execute(params![
@@ -150,6 +152,7 @@ fn write_body(c: &Connection, email_id: i64, b: &BodyRecord, now: i64) -> Result
             a.sha256,
             a.status.as_str(),
             a.error,
+            a.content_id,
             now
         ])?;
     }

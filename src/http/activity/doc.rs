@@ -81,11 +81,12 @@ pub(super) fn email() -> Value {
         p.insert("live".into(), json!({"type": "boolean"}));
         p.insert("headers".into(), json!({"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}}));
         p.insert("text".into(), json!({"type": ["string", "null"]}));
-        p.insert("html_sanitized".into(), json!({"type": ["string", "null"], "description": "No script, no event handlers, no remote loads; images only as cid:"}));
+        p.insert("html_sanitized".into(), json!({"type": ["string", "null"], "description": "No script, no event handlers, no remote loads. Images only from the email itself: an img src of cid:X whose X is the content_id of one of this email's stored attachments points at that attachment's download, /api/email/attachments/{id} (relative); any other cid: stays as written"}));
         p.insert("attachments".into(), json!({"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "string"}, "filename": {"type": "string"}, "mime_type": {"type": "string"},
             "size": {"type": "integer"}, "sha256": {"type": ["string", "null"]},
-            "status": {"type": "string", "enum": ["pending", "stored", "too_large", "failed"]}}}}));
+            "status": {"type": "string", "enum": ["pending", "stored", "too_large", "failed"]},
+            "content_id": {"type": ["string", "null"], "description": "The part's Content-ID without angle brackets (what a cid: URL names); null when it had none or was captured before content ids were recorded"}}}}));
     }
     json!({"parameters": [path_id("email")], "responses": {
         "200": {"description": "The email", "content": {"application/json": {"schema": schema}}},

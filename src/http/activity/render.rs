@@ -54,6 +54,7 @@ fn attachment(a: &AttachmentInfo) -> Value {
         "size": a.size,
         "sha256": a.sha256,
         "status": a.status,
+        "content_id": a.content_id,
     })
 }
 

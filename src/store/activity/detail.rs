@@ -37,10 +37,12 @@ pub struct AttachmentInfo {
     /// `pending`, `stored`, `too_large` or `failed`.
     pub status: String,
     pub error: Option<String>,
+    /// Content-ID as captured (angle brackets removed); NULL before V11.
+    pub content_id: Option<String>,
 }
 
 const ATTACHMENT: &str = "a.id, a.email_id, a.filename, a.mime_type, a.size_bytes, a.sha256, \
-                          a.status, a.error";
+                          a.status, a.error, a.content_id";
 
 fn attachment(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentInfo> {
     Ok(AttachmentInfo {
@@ -52,6 +54,7 @@ fn attachment(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentInfo> {
         sha256: r.get(5)?,
         status: r.get(6)?,
         error: r.get(7)?,
+        content_id: r.get(8)?,
     })
 }
 
