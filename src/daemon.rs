@@ -86,7 +86,8 @@ impl Daemon {
         let worker = self.worker.take()?;
         let s = &self.state;
         let mut tasks = vec![tokio::spawn(worker.run(shutdown.clone()))];
-        let digests = crate::digest::Digests::new(s.store.clone(), s.live.clone(), s.clock.clone());
+        let digests = crate::digest::Digests::new(s.store.clone(), s.live.clone(), s.clock.clone())
+            .with_metrics(s.metrics.clone());
         tasks.push(tokio::spawn(crate::digest::schedule::run_loop(
             digests,
             shutdown.clone(),

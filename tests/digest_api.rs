@@ -1,6 +1,7 @@
 //! The digest routes over HTTP (admin only): the policy's validation,
 //! audit row and "the database wins over the env seed", test-email's
-//! active-admin rule (a refusal sends nothing), and preview sending nothing.
+//! active-admin rule (a refusal sends nothing, a send is counted in
+//! metrics), and preview sending nothing.
 
 mod digest_support;
 mod support;
@@ -129,6 +130,19 @@ async fn test_email_may_only_address_active_admins_and_a_refusal_sends_nothing()
     assert_eq!(send_calls(&app), 1);
     let sent = sent_texts(&app, ALICE);
     assert_eq!(header(&sent[0], "To").unwrap(), DANA);
+    // The digest's own Gmail client counts into the daemon's metrics.
+    let metrics = api
+        .request(reqwest::Method::GET, "/api/email/metrics", As::Service)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("email_sidecar_gmail_calls_total{method=\"users.messages.send\"} 1\n"),
+        "{metrics}"
+    );
     stop.cancel();
 }
 

@@ -90,6 +90,8 @@ pub struct Digests {
     pub(crate) live: LiveConfig,
     pub(crate) clock: SharedClock,
     http: reqwest::Client,
+    /// Where the digest's Gmail calls are counted (the daemon's metrics).
+    pub(crate) metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Digests {
@@ -99,7 +101,15 @@ impl Digests {
             live,
             clock,
             http: reqwest::Client::new(),
+            metrics: None,
         }
+    }
+
+    /// Counts this service's Gmail calls (send, lookup) into `metrics`,
+    /// with capture's, in `GET metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Digests {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn store(&self) -> &Store {

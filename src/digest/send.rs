@@ -218,7 +218,11 @@ async fn gmail_client(d: &Digests, cfg: &std::sync::Arc<Config>) -> Result<Gmail
     let http = reqwest::Client::builder()
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
-    Ok(GmailClient::new(settings, tokens, http))
+    let client = GmailClient::new(settings, tokens, http);
+    if let Some(m) = &d.metrics {
+        client.count_into(m.clone());
+    }
+    Ok(client)
 }
 
 /// The RFC 5322 message: deterministic Message-ID, text and HTML parts.

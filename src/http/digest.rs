@@ -111,6 +111,7 @@ fn run_schema() -> Value {
 
 fn service(state: &AppState) -> Digests {
     Digests::new(state.store.clone(), state.live.clone(), state.clock.clone())
+        .with_metrics(state.metrics.clone())
 }
 
 fn actor(caller: &Caller) -> String {
