@@ -775,14 +775,7 @@ async fn limits_request_ids_and_middleware_errors_answer_in_the_spec_shape() {
         .call(brew, "/api/email/coffee/42", As::NoToken, None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let text = api
-        .request(Method::GET, "/api/email/metrics", As::Service)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = api.metrics().await;
     let counts = samples(&text, "email_sidecar_http_request_duration_seconds_count");
     assert_eq!(
         counts.get("route=\"unmatched\",method=\"OTHER\",status=\"404\""),

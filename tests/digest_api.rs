@@ -131,14 +131,7 @@ async fn test_email_may_only_address_active_admins_and_a_refusal_sends_nothing()
     let sent = sent_texts(&app, ALICE);
     assert_eq!(header(&sent[0], "To").unwrap(), DANA);
     // The digest's own Gmail client counts into the daemon's metrics.
-    let metrics = api
-        .request(reqwest::Method::GET, "/api/email/metrics", As::Service)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = api.metrics().await;
     assert!(
         metrics.contains("email_sidecar_gmail_calls_total{method=\"users.messages.send\"} 1\n"),
         "{metrics}"

@@ -76,6 +76,17 @@ impl Api {
     pub async fn post(&self, path: &str, who: As<'_>, body: &Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, who, Some(body)).await
     }
+
+    /// `GET metrics` as the CRM's service: the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .request(Method::GET, "/api/email/metrics", As::Service)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.text().await.unwrap()
+    }
 }
 
 /// The acme directory (investor `inv`, domain acme.vc, contact jo@acme.vc)
