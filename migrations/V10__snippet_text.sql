@@ -13,9 +13,11 @@ UPDATE emails SET snippet =
         '&#39;', ''''), '&quot;', '"'), '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
 WHERE instr(snippet, '&') > 0;
 
--- Undecided notes were written from those snippets; decided ones are part
--- of the record (the feed already carries them) and stay as they were.
+-- Undecided deterministic notes were written from those snippets when the
+-- body was not yet stored. Decided notes are part of the record (the feed
+-- already carries them), and LLM notes are the model's own text: both stay
+-- as they were.
 UPDATE email_proposals SET note =
     replace(replace(replace(replace(replace(note,
         '&#39;', ''''), '&quot;', '"'), '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
-WHERE status = 'pending' AND instr(note, '&') > 0;
+WHERE status = 'pending' AND note_source = 'deterministic' AND instr(note, '&') > 0;

@@ -12,8 +12,9 @@
 -- Emails sharing a key block (same millisecond, or a date outside the
 -- clamp) are put in exact (date_ms, id) order by the store; that is rare
 -- and such a block is small. A millisecond has 2^20 slots; a 2^20+1st
--- matched email stamped with the same millisecond would fail its insert
--- (the key is unique) rather than be misordered.
+-- matched email stamped with the same millisecond would take the next
+-- millisecond's first key (listed a millisecond out of order) or, if that
+-- is taken, fail its insert: neither is reachable by real mail.
 --
 -- Cost: FTS5 delta-encodes rowids, and keys are sparser than email ids, so
 -- the index is larger (about +10% of the whole database in the activity

@@ -228,10 +228,26 @@ fn open_and_lock(data_dir: &Path, path: &Path) -> io::Result<Option<File>> {
         .truncate(false)
         .mode(0o600)
         .open(path)?;
+    give_to_dir_owner(&file, data_dir);
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// A lock file first made by root (a command run by hand with the service
+/// stopped) would lock the service's own user out of it for good: systemd
+/// re-owns `StateDirectory` only when the directory itself is wrong. So
+/// the file belongs to whoever owns the data directory. Best effort: a
+/// process that may not chown keeps its own file, which is then its user's.
+fn give_to_dir_owner(file: &File, data_dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(dir), Ok(own)) = (std::fs::metadata(data_dir), file.metadata()) else {
+        return;
+    };
+    if (own.uid(), own.gid()) != (dir.uid(), dir.gid()) {
+        let _ = std::os::unix::fs::fchown(file, Some(dir.uid()), Some(dir.gid()));
     }
 }
 
@@ -261,7 +277,15 @@ pub fn open_store_beside_daemon(
     use crate::store::{Store, StoreError};
     match InstanceLock::acquire(&config.data_dir, Role::Open(command), clock.now()) {
         Ok(_alone) => Store::open_with_clock(config.db_path(), clock),
-        Err(LockError::Held { .. }) => Store::open_current(config.db_path(), clock),
+        Err(LockError::Held { holder, .. }) => {
+            let then = if holder.is_daemon() {
+                "restart it with the new binary (it migrates at start), then run this again"
+            } else {
+                "wait for it to finish, then run this again"
+            };
+            let beside = format!("{holder} holds the data directory: {then}");
+            Store::open_current(config.db_path(), clock, &beside)
+        }
         Err(LockError::Io { path, source }) => Err(StoreError::Io {
             path: path.display().to_string(),
             source,
@@ -287,6 +311,24 @@ mod tests {
             LockError::Held { holder, .. } => (holder, text),
             other => panic!("expected the lock to be held, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_lock_file_made_by_root_belongs_to_the_data_directorys_owner() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        // The service's user owns the data directory (systemd's
+        // StateDirectory); the command runs as root. CI runs as root.
+        if std::os::unix::fs::chown(&data, Some(4242), Some(4243)).is_err() {
+            eprintln!("skipped: only root can hand a directory to another user");
+            return;
+        }
+        let lock = InstanceLock::acquire(&data, Role::Migrate, at_noon()).unwrap();
+        let meta = std::fs::metadata(lock.path()).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4243));
+        assert_eq!(meta.mode() & 0o777, 0o600);
     }
 
     #[test]

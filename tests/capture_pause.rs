@@ -61,6 +61,14 @@ async fn sync_under_way(app: &TestApp, capture: &Capture) -> tokio::task::JoinHa
     panic!("the backfill saved nothing in 30 s");
 }
 
+/// Mailboxes without a recorded successful sync.
+fn never_succeeded(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT count(*) FROM email_accounts WHERE last_success_at IS NULL",
+    )
+}
+
 /// Every message once, with its sighting, and nothing left to fetch.
 fn assert_whole_mailbox(app: &TestApp) {
     let n = MESSAGES as i64;
@@ -92,8 +100,9 @@ async fn pausing_a_mailbox_mid_backfill_stops_its_sync_and_resuming_finishes_it_
     let app = slow_mailbox().await;
     let id = app.account_id(ALICE);
     let sync = sync_under_way(&app, &app.capture).await;
+    // Paused as the API pauses: the mailbox's last error stays visible.
     app.store
-        .set_account_status(id, AccountStatus::Paused, None)
+        .set_account_status(id, AccountStatus::Paused, Some("an earlier error"))
         .unwrap();
     let report = sync.await.unwrap();
     let saved = assert_stopped(&report, "the mailbox is now paused");
@@ -114,6 +123,9 @@ async fn pausing_a_mailbox_mid_backfill_stops_its_sync_and_resuming_finishes_it_
         "a pause is not an error"
     );
     assert!(!account.backfill_done);
+    // Nor a success: the stopped run leaves the mailbox's record alone.
+    assert_eq!(account.last_error.as_deref(), Some("an earlier error"));
+    assert_eq!(never_succeeded(&app), 1);
 
     // While paused, a sync does nothing at all.
     let skipped = app.capture.sync_account(id, SyncMode::Auto).await.unwrap();
@@ -138,6 +150,7 @@ async fn a_stopping_engine_ends_its_syncs_at_the_next_checkpoint_and_a_restart_c
     app.capture.stop_syncs();
     let report = sync.await.unwrap();
     assert_stopped(&report, "the daemon is shutting down");
+    assert_eq!(never_succeeded(&app), 1);
     let stored = count(&app, "SELECT count(*) FROM emails");
     assert!(stored < MESSAGES as i64, "{stored}");
     assert_eq!(app.store.account(id).unwrap().status, AccountStatus::Active);

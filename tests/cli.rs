@@ -93,7 +93,8 @@ fn beside_a_daemon_on_an_older_schema_commands_refuse_instead_of_migrating_under
     let latest = email_sidecar::store::latest_version();
     assert!(
         err.contains(&format!("schema version 9 and this binary's is {latest}"))
-            && err.contains("restarting the daemon"),
+            && err.contains("the daemon (pid ")
+            && err.contains("restart it with the new binary"),
         "{err}"
     );
     let (code, out, _) = run(sidecar(dir.path()).arg("check"));

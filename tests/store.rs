@@ -495,7 +495,10 @@ fn a_version_9_database_gets_its_snippets_and_undecided_notes_back_as_text() {
              INSERT INTO email_proposals (id, email_id, investor_id, direction, occurred_at, \
                note, status, decided_by, decided_at, created_at, updated_at) VALUES \
                (1, 1, 'inv', 'inbound', 5, 'Hello: {escaped}', 'pending', NULL, NULL, 0, 0), \
-               (2, 1, 'inv2', 'inbound', 5, 'Hello: {escaped}', 'approved', 'admin', 9, 0, 0);"
+               (2, 1, 'inv2', 'inbound', 5, 'Hello: {escaped}', 'approved', 'admin', 9, 0, 0); \
+             INSERT INTO email_proposals (id, email_id, investor_id, direction, occurred_at, \
+               note, note_source, created_at, updated_at) VALUES \
+               (3, 1, 'inv3', 'inbound', 5, 'Model: {escaped}', 'llm', 0, 0);"
         ))
         .unwrap();
     }
@@ -513,7 +516,11 @@ fn a_version_9_database_gets_its_snippets_and_undecided_notes_back_as_text() {
     );
     assert_eq!(
         column("SELECT note FROM email_proposals ORDER BY id"),
-        vec![format!("Hello: {text}"), format!("Hello: {escaped}")]
+        vec![
+            format!("Hello: {text}"),
+            format!("Hello: {escaped}"),
+            format!("Model: {escaped}")
+        ]
     );
     // The decoded text is what search finds now (re-indexed by V9's trigger).
     for (q, hits) in [("I'm in <Q3>", 1), ("&#39;", 0), ("&amp;", 1)] {

@@ -177,6 +177,10 @@ impl Capture {
         self.inner.stop.cancel();
     }
 
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stop.is_cancelled()
+    }
+
     /// A checkpoint between two saved steps of a sync (a fetch round, a
     /// backfill page, a history page): `Interrupted` once the engine is
     /// stopping or the mailbox is no longer active, so a pause takes effect

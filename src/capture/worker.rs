@@ -262,7 +262,12 @@ impl Worker {
                     }
                     Err(e) => tracing::warn!(account_id = id, error = %e, "sync could not run"),
                 }
-                if let Some(mode) = self.again.remove(&id) {
+                let again = self.again.remove(&id);
+                // Shutting down: nothing new starts (the next process syncs).
+                if self.capture.is_stopping() {
+                    return;
+                }
+                if let Some(mode) = again {
                     self.start(id, mode);
                 }
                 // Other mailboxes may hold newly matched bodies to fetch.

@@ -31,11 +31,10 @@ pub enum StoreError {
     /// Opened beside a running daemon ([`super::Store::open_current`]),
     /// whose schema this binary may not change.
     #[error(
-        "the database is at schema version {at} and this binary's is {needs}; a daemon is \
-         running on it, so it is not migrated from here: upgrade by restarting the daemon \
-         with the new binary (it migrates at start), then run this again"
+        "the database is at schema version {at} and this binary's is {needs}; it is not \
+         migrated while {beside}"
     )]
-    SchemaMismatch { at: u32, needs: u32 },
+    SchemaMismatch { at: u32, needs: u32, beside: String },
 }
 
 impl StoreError {

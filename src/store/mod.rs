@@ -131,7 +131,13 @@ impl Store {
     /// [`StoreError::SchemaMismatch`]. A newer binary's command then never
     /// changes the schema under an older daemon, nor writes with an older
     /// binary's idea of it.
-    pub fn open_current(path: impl AsRef<Path>, clock: SharedClock) -> Result<Store, StoreError> {
+    /// `beside` says who holds the data directory and what to do, for the
+    /// error.
+    pub fn open_current(
+        path: impl AsRef<Path>,
+        clock: SharedClock,
+        beside: &str,
+    ) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_writer(&path)?;
         let at = migrate::applied(&mut writer)?
@@ -139,7 +145,11 @@ impl Store {
             .map_or(0, |m| m.version);
         let needs = migrate::latest_version();
         if at != needs {
-            return Err(StoreError::SchemaMismatch { at, needs });
+            return Err(StoreError::SchemaMismatch {
+                at,
+                needs,
+                beside: beside.to_string(),
+            });
         }
         Ok(Store::with_writer(path, writer, clock))
     }

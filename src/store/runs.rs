@@ -169,13 +169,17 @@ impl Store {
                     error
                 ],
             )?;
+            // Partial with a reason is a sync stopped at a checkpoint (a
+            // pause, a shutdown): neither a success nor an error of the
+            // mailbox, whose last error and last success stay as they were.
+            let interrupted = status == RunStatus::Partial && error.is_some();
             if status == RunStatus::Failed {
                 tx.execute(
                     "UPDATE email_accounts SET last_error = ?2, last_error_at = ?3, \
                        status = coalesce(?4, status), updated_at = ?3 WHERE id = ?1",
                     params![account_id, error, now, set_status.map(|s| s.as_str())],
                 )?;
-            } else {
+            } else if !interrupted {
                 tx.execute(
                     "UPDATE email_accounts SET last_success_at = ?2, last_error = NULL, \
                        last_error_at = NULL, updated_at = ?2 WHERE id = ?1",

@@ -43,7 +43,7 @@ fn item_schema() -> Value {
         "to": {"type": "array", "items": person}, "cc": {"type": "array", "items": person},
         "date": {"type": "string", "format": "date-time"},
         "direction": {"type": "string", "enum": ["inbound", "outbound"]},
-        "snippet": {"type": "string"}, "has_attachments": {"type": "boolean"},
+        "snippet": {"type": "string", "description": "Plain text (Gmail's HTML escaping undone): escape it before putting it in HTML"}, "has_attachments": {"type": "boolean"},
         "investors": {"type": "array", "items": {"type": "object", "properties": {
             "investor_id": {"type": "string"}, "contact_id": {"type": ["string", "null"]},
             "strategy": {"type": "string", "enum": ["exact", "domain"]}}}},
