@@ -20,8 +20,10 @@
 -- the index is larger (about +10% of the whole database in the activity
 -- benchmark: 1,506 -> 1,654 MB at 1,000,000 emails).
 --
--- email_text_keys holds the keys; the triggers on `emails` only add and
--- remove keys, and the triggers on email_text_keys keep email_text.
+-- email_text_keys holds the keys; the triggers on `emails` only ask for
+-- and remove keys (through the view email_text_key_requests, which alone
+-- knows the slot rule), and the triggers on email_text_keys keep
+-- email_text.
 
 DROP TRIGGER email_text_on_insert;
 DROP TRIGGER email_text_on_match;
@@ -59,9 +61,12 @@ INSERT INTO email_text_keys (key, email_id)
            id
     FROM emails WHERE is_matched = 1;
 
--- The next free key of NEW's millisecond block (the same expression in
--- each trigger below: SQLite triggers cannot share a subroutine).
-CREATE TRIGGER email_text_on_insert AFTER INSERT ON emails WHEN NEW.is_matched = 1
+-- The one place a key is chosen: a row inserted into this (empty) view
+-- gets the next free key of its millisecond block. The triggers on
+-- `emails` below ask for keys through it.
+CREATE VIEW email_text_key_requests (email_id, date_ms) AS SELECT NULL, NULL WHERE 0;
+
+CREATE TRIGGER email_text_key_assign INSTEAD OF INSERT ON email_text_key_requests
 BEGIN
     INSERT INTO email_text_keys (key, email_id) VALUES (
         coalesce(
@@ -69,19 +74,18 @@ BEGIN
              WHERE key >= max(0, min(NEW.date_ms, 4398046511103)) << 20
                AND key < (max(0, min(NEW.date_ms, 4398046511103)) + 1) << 20),
             max(0, min(NEW.date_ms, 4398046511103)) << 20),
-        NEW.id);
+        NEW.email_id);
+END;
+
+CREATE TRIGGER email_text_on_insert AFTER INSERT ON emails WHEN NEW.is_matched = 1
+BEGIN
+    INSERT INTO email_text_key_requests (email_id, date_ms) VALUES (NEW.id, NEW.date_ms);
 END;
 
 CREATE TRIGGER email_text_on_match AFTER UPDATE OF is_matched ON emails
 WHEN NEW.is_matched = 1 AND OLD.is_matched = 0
 BEGIN
-    INSERT INTO email_text_keys (key, email_id) VALUES (
-        coalesce(
-            (SELECT max(key) + 1 FROM email_text_keys
-             WHERE key >= max(0, min(NEW.date_ms, 4398046511103)) << 20
-               AND key < (max(0, min(NEW.date_ms, 4398046511103)) + 1) << 20),
-            max(0, min(NEW.date_ms, 4398046511103)) << 20),
-        NEW.id);
+    INSERT INTO email_text_key_requests (email_id, date_ms) VALUES (NEW.id, NEW.date_ms);
 END;
 
 CREATE TRIGGER email_text_on_unmatch AFTER UPDATE OF is_matched ON emails
@@ -96,13 +100,7 @@ AFTER UPDATE OF subject, snippet, from_email, from_name, date_ms ON emails
 WHEN NEW.is_matched = 1 AND OLD.is_matched = 1
 BEGIN
     DELETE FROM email_text_keys WHERE email_id = OLD.id;
-    INSERT INTO email_text_keys (key, email_id) VALUES (
-        coalesce(
-            (SELECT max(key) + 1 FROM email_text_keys
-             WHERE key >= max(0, min(NEW.date_ms, 4398046511103)) << 20
-               AND key < (max(0, min(NEW.date_ms, 4398046511103)) + 1) << 20),
-            max(0, min(NEW.date_ms, 4398046511103)) << 20),
-        NEW.id);
+    INSERT INTO email_text_key_requests (email_id, date_ms) VALUES (NEW.id, NEW.date_ms);
 END;
 
 CREATE TRIGGER email_text_on_delete AFTER DELETE ON emails WHEN OLD.is_matched = 1
