@@ -57,8 +57,19 @@ async fn start() -> Running {
         http: reqwest::Client::new(),
     };
     let id = r.app.account_id(ALICE);
+    // Done and its sync over: the sync that finishes a backfill goes on to
+    // read history, and mail delivered in between would be taken by it.
+    let db = rusqlite::Connection::open(r.app.db_path()).unwrap();
+    let running = move || -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM email_sync_runs WHERE status = 'running'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
     wait_for(
-        || r.app.store.account(id).unwrap().backfill_done,
+        || r.app.store.account(id).unwrap().backfill_done && running() == 0,
         "initial backfill",
     )
     .await;
